@@ -1,0 +1,49 @@
+"""neurosim: a neural network simulated as concurrent neurons passing messages.
+
+Each neuron is a trio task; signals go forward and error messages δ come back
+along the connections of a networkx graph; every neuron updates the weights
+of its own inputs. :mod:`neurosim.reference` computes the same training with
+plain numpy matrices, as an independent check.
+
+The package's modules follow the data::
+
+    graph -> neuron (on channels, via messages) -> simulation -> network
+          -> trace -> plot                 reference (numpy) checks the numbers
+
+Examples
+--------
+>>> import neurosim
+>>> net = neurosim.Network(neurosim.examples.worked_example())
+>>> history = net.train([[1.0, 1.5]], [[2.5, 3.0]], learning_rate=0.1)
+>>> float(history.loss[0])
+114.6753125
+"""
+
+from neurosim import examples, optimizers, reference, rules
+from neurosim.activations import ACTIVATIONS, Activation
+from neurosim.errors import DataError, DivergenceError, NetworkError, NeuronError
+from neurosim.graph import Topology, layered, validate
+from neurosim.network import History, Network
+from neurosim.trace import Trace
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ACTIVATIONS",
+    "Activation",
+    "DataError",
+    "DivergenceError",
+    "History",
+    "Network",
+    "NetworkError",
+    "NeuronError",
+    "Topology",
+    "Trace",
+    "__version__",
+    "examples",
+    "layered",
+    "optimizers",
+    "reference",
+    "rules",
+    "validate",
+]

@@ -1,0 +1,58 @@
+"""The exceptions neurosim raises.
+
+Every complaint about what a caller passed in is a :class:`ValueError`
+subclass whose message names the offending node, edge or argument, and is
+raised before any neuron starts.
+"""
+
+from __future__ import annotations
+
+__all__ = ["DataError", "DivergenceError", "NetworkError", "NeuronError"]
+
+
+class NetworkError(ValueError):
+    """The graph cannot be simulated (a cycle, a missing weight, ...)."""
+
+
+class DataError(ValueError):
+    """An argument of ``train`` or ``predict`` is unusable (shape, NaN, ...)."""
+
+
+class DivergenceError(ArithmeticError):
+    """A value became infinite or NaN during training.
+
+    Attributes
+    ----------
+    neuron : hashable
+        The neuron where the non-finite value appeared.
+    epoch, sample : int
+        Where in training it happened (0-based; ``sample`` is the batch's
+        index in mini-batch training).
+    quantity : str
+        What became non-finite (``"output"``, ``"delta"``, ``"weights"``...).
+    """
+
+    def __init__(self, neuron: object, epoch: int, sample: int, quantity: str):
+        self.neuron = neuron
+        self.epoch = epoch
+        self.sample = sample
+        self.quantity = quantity
+        super().__init__(
+            f"training diverged: neuron {neuron!r} computed a non-finite "
+            f"{quantity} in epoch {epoch}, sample {sample} "
+            "(try a smaller learning rate)"
+        )
+
+    def __reduce__(self):  # keep pickling (and copying) working
+        return (type(self), (self.neuron, self.epoch, self.sample, self.quantity))
+
+
+class NeuronError(RuntimeError):
+    """An unexpected exception inside a neuron's task; ``__cause__`` holds it."""
+
+    def __init__(self, neuron: object, message: str):
+        self.neuron = neuron
+        super().__init__(f"neuron {neuron!r}: {message}")
+
+    def __reduce__(self):
+        return (type(self), (self.neuron, self.args[0]))

@@ -1,0 +1,119 @@
+"""Messages between neurons, and the one place every message is sent from.
+
+A message is a plain tuple ``(kind, port, value, arrival_time)``:
+
+- ``kind`` is :data:`FORWARD` (a signal ``y`` on a connection ``u -> v``),
+  :data:`BACKWARD` (an error message going back from ``v`` to ``u``),
+  or one of the driver's :data:`INPUT` and :data:`TARGET` messages that bring a
+  sample's values and targets into the network.
+- ``port`` is the index of the sender among the receiver's predecessors
+  (forward) or among its backward sources: the receiver files the value in a
+  fixed slot, so arrival order never reaches an arithmetic result.
+- ``value`` is a float in online training, a 1-D array holding the whole batch
+  in mini-batch training.
+- ``arrival_time`` is the virtual time at which the message arrives:
+  ``sent_at + delay`` of the connection. Time travels on the messages, so the
+  simulation needs neither a clock nor a sleep.
+
+Tuples keep a message as cheap as trio allows (``send_nowait`` into an
+unbounded inbox); :func:`post` and :func:`post_each` are the only functions
+that put a neuron's messages on a connection, and the only place where virtual
+time advances and where messages are recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+__all__ = [
+    "BACKWARD",
+    "FORWARD",
+    "INPUT",
+    "KIND_NAMES",
+    "TARGET",
+    "Link",
+    "post",
+    "post_each",
+]
+
+FORWARD = 0
+BACKWARD = 1
+INPUT = 2
+TARGET = 3
+
+KIND_NAMES = {
+    FORWARD: "forward",
+    BACKWARD: "backward",
+    INPUT: "input",
+    TARGET: "target",
+}
+"""How each kind is named in a :class:`~neurosim.trace.Trace`."""
+
+Message = tuple[int, int, Any, float]
+
+
+class Link(NamedTuple):
+    """One end of a connection, as held by the sending neuron.
+
+    Attributes
+    ----------
+    send : callable
+        ``send_nowait`` of a clone of the receiver's inbox.
+    port : int
+        The sender's slot at the receiver.
+    delay : float
+        Virtual time the message takes on this connection.
+    destination : int
+        The receiver's index in the network's node order (for the trace).
+    """
+
+    send: Callable[[Message], None]
+    port: int
+    delay: float
+    destination: int
+
+
+Recorder = Callable[[tuple], None]
+
+
+def post(
+    links: Sequence[Link],
+    kind: int,
+    sent_at: float,
+    value: Any,
+    record: Recorder | None = None,
+    label: tuple = (),
+) -> None:
+    """Send the same `value` on every link, leaving at `sent_at`.
+
+    With `record` (a ``list.append``), every message is also recorded as
+    ``(*label, kind, destination, sent_at, received_at, value)``.
+    """
+    if record is None:
+        for send, port, delay, _ in links:
+            send((kind, port, value, sent_at + delay))
+    else:
+        for send, port, delay, destination in links:
+            at = sent_at + delay
+            send((kind, port, value, at))
+            record((*label, kind, destination, sent_at, at, value))
+
+
+def post_each(
+    links: Sequence[Link],
+    kind: int,
+    sent_at: float,
+    values: Sequence[Any],
+    record: Recorder | None = None,
+    label: tuple = (),
+) -> None:
+    """Send ``values[i]`` on ``links[i]``, leaving at `sent_at` (see :func:`post`)."""
+    if record is None:
+        for (send, port, delay, _), value in zip(links, values, strict=True):
+            send((kind, port, value, sent_at + delay))
+    else:
+        for (send, port, delay, destination), value in zip(links, values, strict=True):
+            at = sent_at + delay
+            send((kind, port, value, at))
+            record((*label, kind, destination, sent_at, at, value))

@@ -1,0 +1,469 @@
+"""The public face of the engine: :class:`Network` and :class:`History`."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from numbers import Integral, Real
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import trio
+from numpy.typing import ArrayLike, NDArray
+
+from neurosim.activations import get_activation
+from neurosim.errors import DataError, NetworkError
+from neurosim.graph import Topology, validate
+from neurosim.messages import KIND_NAMES
+from neurosim.neuron import NeuronState
+from neurosim.optimizers import Optimizer, get_optimizer
+from neurosim.rules import Rule, get_rule
+from neurosim.simulation import Result, simulate
+
+__all__ = ["History", "Network"]
+
+Array = NDArray[np.float64]
+Node = Hashable
+
+
+@dataclass(frozen=True, repr=False)
+class History:
+    """What a call to :meth:`Network.train` produced.
+
+    Attributes
+    ----------
+    loss : ndarray, shape (epochs * n_samples,)
+        ``E = ½ Σ (z − y)²`` of every sample, in training order, computed
+        before the update that sample takes part in.
+    outputs : ndarray, shape (epochs * n_samples, n_outputs)
+        The network's outputs ``y`` for each sample, in the same order.
+    epochs, samples_per_epoch, batch_size : int
+        The shape of the training run.
+    ends : ndarray
+        The virtual time at which each iteration (sample or batch) finished.
+    trace : Trace or None
+        Every message and update, when trained with ``record=True``.
+    """
+
+    loss: Array
+    outputs: Array
+    epochs: int
+    samples_per_epoch: int
+    batch_size: int
+    ends: Array
+    trace: Any = field(default=None)
+
+    @property
+    def epoch_loss(self) -> Array:
+        """The mean loss of each epoch."""
+        return self.loss.reshape(self.epochs, self.samples_per_epoch).mean(axis=1)
+
+    @property
+    def duration(self) -> float:
+        """Virtual time from the first input to the last update."""
+        return float(self.ends[-1]) if len(self.ends) else 0.0
+
+    def __repr__(self) -> str:
+        loss = self.epoch_loss
+        trace = "" if self.trace is None else f", trace={len(self.trace)} messages"
+        return (
+            f"History(epochs={self.epochs}, "
+            f"samples_per_epoch={self.samples_per_epoch}, "
+            f"batch_size={self.batch_size}, epoch loss {loss[0]:.6g} -> {loss[-1]:.6g}"
+            f"{trace})"
+        )
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def _samples(values: ArrayLike, name: str, columns: int, what: str) -> Array:
+    try:
+        array = np.array(values, dtype=float)  # a copy: the caller's data stays theirs
+    except (TypeError, ValueError) as exc:
+        raise DataError(
+            f"{name} cannot be read as an array of numbers: {exc}"
+        ) from None
+    if array.ndim != 2 or array.shape[1] != columns or array.shape[0] == 0:
+        raise DataError(
+            f"{name} has shape {array.shape}; expected (n_samples, {columns}) with "
+            f"n_samples >= 1: one column per {what}"
+        )
+    bad = np.argwhere(~np.isfinite(array))
+    if len(bad):
+        row, col = bad[0]
+        raise DataError(
+            f"{name}[{row}, {col}] is {array[row, col]}; values must be finite"
+        )
+    return array
+
+
+def _schedule(n: int, epochs: int, batch_size: int):
+    """Rows of X per iteration, and each iteration's (epoch, sample) label."""
+    chunks = [(start, min(start + batch_size, n)) for start in range(0, n, batch_size)]
+    rows = [chunk for _ in range(epochs) for chunk in chunks]
+    labels = [(epoch, k) for epoch in range(epochs) for k in range(len(chunks))]
+    return rows, labels
+
+
+class Network:
+    """A neural network whose neurons are concurrent actors passing messages.
+
+    Parameters
+    ----------
+    graph : networkx.DiGraph
+        Neurons are nodes, connections are edges with a ``weight`` (and an
+        optional ``delay``); node attributes ``activation`` (default
+        ``"sigmoid"``) and ``bias`` (default 0). The graph is validated and
+        copied: the caller's graph is never modified.
+    inputs, outputs : sequence of nodes, optional
+        The order of the columns of ``X`` and ``Z``. By default the sources
+        and the sinks, in the order of ``graph.nodes``.
+
+    Raises
+    ------
+    NetworkError
+        A ``ValueError`` naming the node or edge that makes the graph
+        unusable (see :func:`neurosim.graph.validate`).
+
+    Examples
+    --------
+    The worked example of seed 000: a 2-2-2 identity network, one step.
+
+    >>> import neurosim
+    >>> G = neurosim.layered(
+    ...     [2, 2, 2],
+    ...     weights=[[[1.5, 2], [2, 2.5]], [[1.2, 2.5], [0.5, 1]]],
+    ...     activation="identity",
+    ... )
+    >>> net = neurosim.Network(G)
+    >>> net
+    Network(2 inputs, 2 hidden, 2 outputs, 8 connections: identity)
+    >>> history = net.train([[1, 1.5]], [[2.5, 3]], learning_rate=0.1)
+    >>> float(history.loss[0])
+    114.6753125
+    >>> round(net.weights["h1", "o1"], 10)
+    -1.39875
+    """
+
+    def __init__(
+        self,
+        graph: nx.DiGraph,
+        inputs: Sequence[Node] | None = None,
+        outputs: Sequence[Node] | None = None,
+    ):
+        topology = validate(graph, inputs, outputs)
+        states = {}
+        for v in topology.neurons:
+            try:
+                activation = get_activation(topology.activations[v])
+            except ValueError as exc:
+                raise NetworkError(f"node {v!r}: {exc}") from None
+            params = np.array(
+                [topology.weights[u, v] for u in topology.predecessors[v]]
+                + [topology.biases[v]]
+            )
+            states[v] = NeuronState(v, activation, params)
+        self._graph = graph.copy()
+        self._topology = topology
+        self._states = states
+        self._optimizer: Optimizer | None = None
+        self.last_trace = None
+        """The trace of the latest run made with ``record=True``."""
+
+    # -- what the network is
+    @property
+    def topology(self) -> Topology:
+        """The validated structure (node order, neighbours, delays)."""
+        return self._topology
+
+    @property
+    def inputs(self) -> tuple[Node, ...]:
+        """The input nodes, in the order of ``X``'s columns."""
+        return self._topology.inputs
+
+    @property
+    def outputs(self) -> tuple[Node, ...]:
+        """The output neurons, in the order of ``Z``'s columns."""
+        return self._topology.outputs
+
+    @property
+    def nodes(self) -> tuple[Node, ...]:
+        """Every node, inputs first, then the neurons in topological order."""
+        return self._topology.nodes
+
+    @property
+    def weights(self) -> dict[tuple[Node, Node], float]:
+        """The current weight of every connection, ``{(u, v): w}``."""
+        return {
+            (u, v): float(self._states[v].params[j])
+            for v in self._topology.neurons
+            for j, u in enumerate(self._topology.predecessors[v])
+        }
+
+    @property
+    def biases(self) -> dict[Node, float]:
+        """The current bias of every non-input neuron, ``{v: b}``."""
+        return {v: float(s.params[-1]) for v, s in self._states.items()}
+
+    def to_graph(self) -> nx.DiGraph:
+        """A new DiGraph like the one given, with the current weights and biases.
+
+        Examples
+        --------
+        >>> import neurosim
+        >>> net = neurosim.Network(neurosim.layered([1, 1], weights=[[[2.0]]]))
+        >>> net.to_graph().edges["i1", "o1"]["weight"]
+        2.0
+        """
+        G = self._graph.copy()
+        for (u, v), w in self.weights.items():
+            G.edges[u, v]["weight"] = w
+        for v, b in self.biases.items():
+            G.nodes[v]["bias"] = b
+        return G
+
+    def __repr__(self) -> str:
+        t = self._topology
+        n_hidden = len(t.neurons) - len(t.outputs)
+        names = sorted({s.activation.name for s in self._states.values()})
+        return (
+            f"Network({len(t.inputs)} inputs, {n_hidden} hidden, {len(t.outputs)} "
+            f"outputs, {len(t.weights)} connections: {', '.join(names)})"
+        )
+
+    # -- running it
+    def train(
+        self,
+        X: ArrayLike,
+        Z: ArrayLike,
+        learning_rate: float | None = None,
+        epochs: int = 1,
+        batch_size: int = 1,
+        *,
+        optimizer: str | Optimizer = "sgd",
+        rule: str | Rule = "backprop",
+        record: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> History:
+        """Train the network by running its neurons as trio tasks.
+
+        Parameters
+        ----------
+        X : array_like, shape (n_samples, n_inputs)
+            Input values, one column per input node.
+        Z : array_like, shape (n_samples, n_outputs)
+            Targets, one column per output neuron.
+        learning_rate : float, optional
+            η. By default the optimizer's own default (0.1 for ``"sgd"``).
+        epochs : int
+            Passes through the samples, always in the given order.
+        batch_size : int
+            1 is online training (the article's iteration); larger values
+            average the gradient over consecutive chunks of samples (the last
+            may be shorter), one update per chunk, one message per connection
+            carrying the whole chunk as a vector.
+        optimizer : str or Optimizer
+            ``"sgd"``, ``"momentum"``, ``"adagrad"``, ``"adam"`` or an object
+            from :mod:`neurosim.optimizers`. Each neuron keeps the state of
+            its own parameters; it persists across calls with an equal
+            optimizer and starts afresh when the optimizer changes.
+        rule : str or Rule
+            What the neurons send back and learn with: ``"backprop"``
+            (exact), ``"article"``, ``"feedback_alignment"``,
+            ``"direct_feedback_alignment"``, or a :class:`neurosim.rules.Rule`.
+        record : bool
+            Keep every message and update in ``history.trace``.
+        progress : callable, optional
+            Called as ``progress(done, total)`` after every iteration.
+
+        Returns
+        -------
+        History
+
+        Raises
+        ------
+        DataError
+            Before anything runs, for unusable arguments.
+        DivergenceError
+            If a value becomes infinite or NaN. The network then keeps the
+            weights it had before the call.
+        NeuronError
+            If anything else fails inside a neuron.
+        """
+        return trio.run(
+            lambda: self.train_async(
+                X,
+                Z,
+                learning_rate,
+                epochs,
+                batch_size,
+                optimizer=optimizer,
+                rule=rule,
+                record=record,
+                progress=progress,
+            )
+        )
+
+    async def train_async(
+        self,
+        X: ArrayLike,
+        Z: ArrayLike,
+        learning_rate: float | None = None,
+        epochs: int = 1,
+        batch_size: int = 1,
+        *,
+        optimizer: str | Optimizer = "sgd",
+        rule: str | Rule = "backprop",
+        record: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> History:
+        """:meth:`train`, for use inside a running trio program."""
+        X = _samples(X, "X", len(self.inputs), "input node")
+        Z = _samples(Z, "Z", len(self.outputs), "output neuron")
+        if len(X) != len(Z):
+            raise DataError(f"X has {len(X)} samples but Z has {len(Z)}")
+        if learning_rate is not None and (
+            not isinstance(learning_rate, Real)
+            or isinstance(learning_rate, bool)
+            or not math.isfinite(learning_rate)
+            or learning_rate <= 0
+        ):
+            raise DataError(
+                f"learning_rate must be a positive finite number, got {learning_rate!r}"
+            )
+        if not _is_int(epochs) or epochs < 1:
+            raise DataError(f"epochs must be an integer >= 1, got {epochs!r}")
+        if not _is_int(batch_size) or batch_size < 1:
+            raise DataError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        try:
+            opt = get_optimizer(optimizer, learning_rate)
+            rule = get_rule(rule)
+        except ValueError as exc:
+            raise DataError(str(exc)) from None
+
+        if opt != self._optimizer:  # a new optimizer starts from a fresh state
+            for s in self._states.values():
+                s.optimizer_state = opt.init_state(len(s.params))
+            self._optimizer = opt
+        saved = {
+            v: (s.params.copy(), _copy_state(s.optimizer_state))
+            for v, s in self._states.items()
+        }
+        rows, labels = _schedule(len(X), int(epochs), int(batch_size))
+        try:
+            result = await simulate(
+                self._topology,
+                self._states,
+                X,
+                Z,
+                rows,
+                labels,
+                batched=batch_size > 1,
+                optimizer=opt,
+                rule=rule,
+                record=record,
+                progress=progress,
+            )
+        except BaseException:
+            for v, (params, state) in saved.items():  # leave the network as it was
+                self._states[v].params[:] = params
+                self._states[v].optimizer_state = state
+            raise
+        Zs = np.concatenate([Z] * epochs)
+        loss = 0.5 * ((Zs - result.outputs) ** 2).sum(axis=1)
+        trace = self._trace(result, labels) if record else None
+        return History(
+            loss=loss,
+            outputs=result.outputs,
+            epochs=int(epochs),
+            samples_per_epoch=len(X),
+            batch_size=int(batch_size),
+            ends=result.ends,
+            trace=trace,
+        )
+
+    def predict(
+        self, X: ArrayLike, *, batch_size: int | None = None, record: bool = False
+    ) -> Array:
+        """The outputs for each sample of `X`, computed by the actors.
+
+        Parameters
+        ----------
+        X : array_like, shape (n_samples, n_inputs)
+        batch_size : int, optional
+            Samples per forward wave; by default all of them in one wave.
+        record : bool
+            Keep the messages in :attr:`last_trace`.
+
+        Returns
+        -------
+        ndarray, shape (n_samples, n_outputs)
+
+        Examples
+        --------
+        >>> import neurosim
+        >>> net = neurosim.Network(
+        ...     neurosim.layered([1, 1], weights=[[[2.0]]], activation="identity")
+        ... )
+        >>> net.predict([[1.0], [3.0]])
+        array([[2.],
+               [6.]])
+        """
+        return trio.run(
+            lambda: self.predict_async(X, batch_size=batch_size, record=record)
+        )
+
+    async def predict_async(
+        self, X: ArrayLike, *, batch_size: int | None = None, record: bool = False
+    ) -> Array:
+        """:meth:`predict`, for use inside a running trio program."""
+        X = _samples(X, "X", len(self.inputs), "input node")
+        if batch_size is None:
+            batch_size = len(X)
+        elif not _is_int(batch_size) or batch_size < 1:
+            raise DataError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        rows, labels = _schedule(len(X), 1, int(batch_size))
+        result = await simulate(
+            self._topology,
+            self._states,
+            X,
+            None,
+            rows,
+            labels,
+            batched=batch_size > 1,
+            record=record,
+        )
+        if record:
+            self._trace(result, labels)
+        return result.outputs
+
+    def _trace(self, result: Result, labels):
+        from neurosim.trace import Trace
+
+        nodes = self._topology.nodes
+        preds = self._topology.predecessors
+        messages = [
+            (*labels[k], KIND_NAMES[kind], nodes[i], nodes[j], sent, received, value)
+            for k, i, kind, j, sent, received, value in result.messages
+        ]
+        updates = []
+        for k, i, t, old, new in result.updates:
+            v = nodes[i]
+            sources = (*preds[v], None)
+            epoch, sample = labels[k]
+            updates.extend(
+                (epoch, sample, v, u, a, b, t)
+                for u, a, b in zip(sources, old.tolist(), new.tolist(), strict=True)
+            )
+        self.last_trace = Trace.from_rows(messages, updates, nodes)
+        return self.last_trace
+
+
+def _copy_state(state: object) -> object:
+    import copy
+
+    return copy.deepcopy(state)

@@ -1,0 +1,48 @@
+"""The package's layering rules (cf. trio's _core layering)."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "neurosim"
+
+# module -> the neurosim modules it may import
+ALLOWED = {
+    "errors": set(),
+    "activations": set(),
+    "messages": set(),
+    "graph": {"errors"},
+    "trace": {"errors"},
+    "reference": {"errors"},
+    "optimizers": {"errors"},
+    "plot": {"errors", "trace", "graph"},
+}
+
+
+def neurosim_imports(path):
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module]
+            if node.module == "neurosim":
+                names = [f"neurosim.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        else:
+            continue
+        found |= {n.split(".")[1] for n in names if n.startswith("neurosim.")}
+        found |= {n for n in names if n in ("trio",)}
+    return found
+
+
+@pytest.mark.parametrize("module", sorted(ALLOWED))
+def test_module_imports_only_what_its_layer_allows(module):
+    path = PACKAGE / f"{module}.py"
+    imported = neurosim_imports(path)
+    assert imported - {"trio"} <= ALLOWED[module]
+
+
+@pytest.mark.parametrize("module", ["reference", "plot", "trace", "graph", "messages"])
+def test_no_trio_below_the_actors(module):
+    assert "trio" not in neurosim_imports(PACKAGE / f"{module}.py")
