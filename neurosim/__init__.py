@@ -15,7 +15,7 @@ Examples
 >>> import neurosim
 >>> net = neurosim.Network(neurosim.examples.worked_example())
 >>> history = net.train([[1.0, 1.5]], [[2.5, 3.0]], learning_rate=0.1)
->>> float(history.loss[0])
+>>> round(float(history.loss[0]), 10)
 114.6753125
 """
 

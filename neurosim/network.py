@@ -143,7 +143,7 @@ class Network:
     >>> net
     Network(2 inputs, 2 hidden, 2 outputs, 8 connections: identity)
     >>> history = net.train([[1, 1.5]], [[2.5, 3]], learning_rate=0.1)
-    >>> float(history.loss[0])
+    >>> round(float(history.loss[0]), 10)
     114.6753125
     >>> round(net.weights["h1", "o1"], 10)
     -1.39875
@@ -446,8 +446,28 @@ class Network:
 
         nodes = self._topology.nodes
         preds = self._topology.predecessors
+        edges = self._topology.weights
+
+        def kind_of(kind: int, i: int, j: int) -> str:
+            # an error message on a channel that is no connection: direct feedback
+            if KIND_NAMES[kind] == "backward" and (nodes[j], nodes[i]) not in edges:
+                return "feedback"
+            return KIND_NAMES[kind]
+
+        def value_of(value):
+            # a batch's error message travels as (coefficient, g); record the product
+            return value[0] * value[1] if isinstance(value, tuple) else value
+
         messages = [
-            (*labels[k], KIND_NAMES[kind], nodes[i], nodes[j], sent, received, value)
+            (
+                *labels[k],
+                kind_of(kind, i, j),
+                nodes[i],
+                nodes[j],
+                sent,
+                received,
+                value_of(value),
+            )
             for k, i, kind, j, sent, received, value in result.messages
         ]
         updates = []

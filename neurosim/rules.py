@@ -74,7 +74,12 @@ class Rule(ABC):
         return g
 
     def feedback_weights(self, topology) -> dict[tuple[Node, Node], float]:
-        """The fixed coefficients as ``{(sender, receiver): b}`` (for the reference)."""
+        """The fixed coefficients as ``{(sender, receiver): b}``.
+
+        :class:`FeedbackAlignment` keys them by connection ``(u, v)`` instead
+        (the error goes from ``v`` back to ``u``), as
+        :func:`neurosim.reference.train` expects.
+        """
         return {
             (v, u): b
             for v, routes in self.feedback(topology).items()
@@ -152,7 +157,7 @@ class FeedbackAlignment(Rule):
     >>> import neurosim
     >>> topology = neurosim.graph.validate(neurosim.layered([2, 2, 1]))
     >>> sorted(FeedbackAlignment(seed=1).feedback_weights(topology))
-    [('o1', 'h1'), ('o1', 'h2')]
+    [('h1', 'o1'), ('h2', 'o1')]
     """
 
     name = "feedback_alignment"
@@ -167,6 +172,9 @@ class FeedbackAlignment(Rule):
         return _back_along_connections(
             topology, lambda u, v: _uniform(rng, fan[v], self.scale)
         )
+
+    def feedback_weights(self, topology) -> dict[tuple[Node, Node], float]:
+        return {(u, v): b for (v, u), b in super().feedback_weights(topology).items()}
 
     def __repr__(self) -> str:
         return f"FeedbackAlignment(seed={self.seed}, scale={self.scale})"

@@ -92,3 +92,75 @@ def test_layered_network_equals_the_layered_matrix_form():
     w = net.weights
     np.testing.assert_allclose(Ws[1][2, 1], w["h3", "o2"], rtol=1e-12)
     np.testing.assert_allclose(bs[0][3], net.biases["h4"], rtol=1e-12)
+
+
+OPTIMIZERS = ["sgd", "momentum", "adagrad", "adam"]
+RULES = ["backprop", "article", "feedback_alignment", "direct_feedback_alignment"]
+
+
+@SETTINGS
+@given(
+    problems(max_hidden=4),
+    st.sampled_from(OPTIMIZERS),
+    st.sampled_from(RULES),
+    st.integers(1, 3),
+    st.integers(1, 3),
+)
+def test_every_optimizer_and_rule_equals_reference(
+    problem, optimizer, rule, epochs, batch_size
+):
+    G, inputs, outputs, X, Z = problem
+    net = neurosim.Network(G, inputs=inputs, outputs=outputs)
+    rule_object = neurosim.rules.get_rule(rule)
+    feedback = rule_object.feedback_weights(net.topology) or None
+    history = net.train(
+        X, Z, epochs=epochs, batch_size=batch_size, optimizer=optimizer, rule=rule
+    )
+    ref = reference.train(
+        G,
+        X,
+        Z,
+        inputs=inputs,
+        outputs=outputs,
+        epochs=epochs,
+        batch_size=batch_size,
+        optimizer=optimizer,
+        rule=rule,
+        feedback=feedback,
+    )
+    assert_same(net.weights, ref.weights, "weights")
+    assert_same(net.biases, ref.biases, "biases")
+    np.testing.assert_allclose(history.loss, ref.loss, rtol=1e-12, atol=1e-13)
+
+
+def test_optimizer_state_persists_across_calls():
+    G = neurosim.layered([2, 3, 1], seed=2)
+    rng = np.random.default_rng(3)
+    X, Z = rng.standard_normal((6, 2)), rng.uniform(0, 1, (6, 1))
+    net = neurosim.Network(G)
+    net.train(X[:3], Z[:3], optimizer="adam")
+    net.train(X[3:], Z[3:], optimizer="adam")  # same optimizer: its moments carry on
+    ref = reference.train(G, X, Z, optimizer="adam", batch_size=1)
+    assert_same(net.weights, ref.weights, "weights after two calls")
+    fresh = neurosim.Network(G)
+    fresh.train(X[:3], Z[:3], optimizer="adam")
+    fresh.train(X[3:], Z[3:], optimizer="adagrad")  # a new optimizer starts afresh
+    assert fresh.weights != net.weights
+
+
+def test_optimizer_objects_carry_their_hyperparameters():
+    G = neurosim.layered([2, 2, 1], seed=4)
+    X, Z = np.array([[0.5, -1.0], [1.0, 0.25]]), np.array([[0.2], [0.9]])
+    net = neurosim.Network(G)
+    adam = neurosim.optimizers.Adam(learning_rate=0.01, betas=(0.8, 0.99), eps=1e-6)
+    net.train(X, Z, optimizer=adam, epochs=3)
+    ref = reference.train(
+        G,
+        X,
+        Z,
+        optimizer="adam",
+        learning_rate=0.01,
+        epochs=3,
+        optimizer_options={"betas": (0.8, 0.99), "eps": 1e-6},
+    )
+    assert_same(net.weights, ref.weights, "weights")

@@ -1,6 +1,7 @@
 """One neuron driven through its channels by the test (pytest-trio)."""
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -29,7 +30,7 @@ def sigmoid(e):
     return 1 / (1 + math.exp(-e))
 
 
-def make_neuron(*, rule=Backprop(), training=True, batch=None):
+def make_neuron(*, rule=None, training=True, batch=None):
     """A sigmoid output neuron v with predecessors a (port 0) and b (port 1).
 
     v sends forward to one successor s and its error back to a only (b is an
@@ -57,80 +58,89 @@ def make_neuron(*, rule=Backprop(), training=True, batch=None):
         labels=[(0, 0)],
         batched=batch is not None,
         optimizer=PlainSGD(0.5) if training else None,
-        rule=rule,
+        rule=rule or Backprop(),
     )
-    return state, wiring, run, inbox_send, at_s, at_a, reports
+    return SimpleNamespace(
+        state=state,
+        wiring=wiring,
+        run=run,
+        send=inbox_send,
+        at_s=at_s,
+        at_a=at_a,
+        reports=reports,
+    )
 
 
 async def test_forward_waits_for_every_input_and_fires_at_the_last_arrival():
-    state, wiring, run, send, at_s, at_a, reports = make_neuron(training=False)
+    n = make_neuron(training=False)
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(run_neuron, state, wiring, run)
-        send.send_nowait((FORWARD, 1, 3.0, 7.0))  # b arrives first, at t=7
+        nursery.start_soon(run_neuron, n.state, n.wiring, n.run)
+        n.send.send_nowait((FORWARD, 1, 3.0, 7.0))  # b arrives first, at t=7
         await trio.testing.wait_all_tasks_blocked()
-        assert at_s.statistics().current_buffer_used == 0  # still waiting for a
-        send.send_nowait((FORWARD, 0, 2.0, 4.0))  # a, at t=4
-        kind, port, y, arrival = await at_s.receive()
+        assert n.at_s.statistics().current_buffer_used == 0  # still waiting for a
+        n.send.send_nowait((FORWARD, 0, 2.0, 4.0))  # a, at t=4
+        kind, port, y, arrival = await n.at_s.receive()
     e = 0.5 * 2.0 + (-1.0) * 3.0 + 0.25
     assert (kind, port) == (FORWARD, 0)
     assert y == pytest.approx(sigmoid(e), abs=1e-15)
     assert arrival == 7.0 + 1.5  # fired at the last arrival, plus the link's delay
-    i, t_done, y_report, problem = reports.receive_nowait()
+    i, t_done, y_report, problem = n.reports.receive_nowait()
     assert (i, t_done, problem) == (2, 7.0, None)
     assert y_report[0] == y
 
 
 async def test_error_message_uses_the_weight_before_the_update():
-    state, wiring, run, send, at_s, at_a, reports = make_neuron()
+    n = make_neuron()
     x_a, x_b, z, delta_s = 2.0, 3.0, 1.0, 0.125
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(run_neuron, state, wiring, run)
-        send.send_nowait((TARGET, 0, z, 0.0))
-        send.send_nowait((FORWARD, 0, x_a, 1.0))
-        send.send_nowait((FORWARD, 1, x_b, 1.0))
-        _, _, y, _ = await at_s.receive()
-        send.send_nowait((BACKWARD, 0, delta_s, 5.0))  # s's error comes back at t=5
-        kind, port, value, arrival = await at_a.receive()
+        nursery.start_soon(run_neuron, n.state, n.wiring, n.run)
+        n.send.send_nowait((TARGET, 0, z, 0.0))
+        n.send.send_nowait((FORWARD, 0, x_a, 1.0))
+        n.send.send_nowait((FORWARD, 1, x_b, 1.0))
+        _, _, y, _ = await n.at_s.receive()
+        n.send.send_nowait((BACKWARD, 0, delta_s, 5.0))  # s's error comes back at t=5
+        kind, port, value, arrival = await n.at_a.receive()
+    assert port == 0
     delta = (z - y) + delta_s  # own target error plus what came back
     g = delta * y * (1 - y)
     assert kind == BACKWARD
     assert value == pytest.approx(0.5 * g, rel=1e-15)  # w_a = 0.5, not the new w_a
     assert arrival == 5.0 + 2.0
     np.testing.assert_allclose(
-        state.params,
+        n.state.params,
         [0.5 + 0.5 * g * x_a, -1.0 + 0.5 * g * x_b, 0.25 + 0.5 * g],
         rtol=1e-15,
     )
-    assert reports.receive_nowait()[1] == 5.0  # done when the update is done
+    assert n.reports.receive_nowait()[1] == 5.0  # done when the update is done
 
 
 async def test_article_rule_sends_delta_without_the_derivative():
-    state, wiring, run, send, at_s, at_a, reports = make_neuron(rule=Article())
+    n = make_neuron(rule=Article())
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(run_neuron, state, wiring, run)
-        send.send_nowait((TARGET, 0, 1.0, 0.0))
-        send.send_nowait((FORWARD, 1, 0.0, 1.0))
-        send.send_nowait((FORWARD, 0, 0.0, 1.0))
-        _, _, y, _ = await at_s.receive()
-        send.send_nowait((BACKWARD, 0, 0.0, 2.0))
-        _, _, value, _ = await at_a.receive()
+        nursery.start_soon(run_neuron, n.state, n.wiring, n.run)
+        n.send.send_nowait((TARGET, 0, 1.0, 0.0))
+        n.send.send_nowait((FORWARD, 1, 0.0, 1.0))
+        n.send.send_nowait((FORWARD, 0, 0.0, 1.0))
+        _, _, y, _ = await n.at_s.receive()
+        n.send.send_nowait((BACKWARD, 0, 0.0, 2.0))
+        _, _, value, _ = await n.at_a.receive()
     assert value == pytest.approx(0.5 * (1.0 - y), rel=1e-15)
 
 
 async def test_minibatch_messages_carry_the_whole_batch():
-    state, wiring, run, send, at_s, at_a, reports = make_neuron(batch=3)
+    n = make_neuron(batch=3)
     xa, xb, z = np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0, -1.0]), np.zeros(3)
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(run_neuron, state, wiring, run)
-        send.send_nowait((TARGET, 0, z, 0.0))
-        send.send_nowait((FORWARD, 0, xa, 1.0))
-        send.send_nowait((FORWARD, 1, xb, 1.0))
-        _, _, y, _ = await at_s.receive()
-        send.send_nowait((BACKWARD, 0, (1.0, np.zeros(3)), 2.0))  # (weight, g) pairs
-        _, _, (coefficient, g), _ = await at_a.receive()
+        nursery.start_soon(run_neuron, n.state, n.wiring, n.run)
+        n.send.send_nowait((TARGET, 0, z, 0.0))
+        n.send.send_nowait((FORWARD, 0, xa, 1.0))
+        n.send.send_nowait((FORWARD, 1, xb, 1.0))
+        _, _, y, _ = await n.at_s.receive()
+        n.send.send_nowait((BACKWARD, 0, (1.0, np.zeros(3)), 2.0))  # (weight, g) pairs
+        _, _, (coefficient, g), _ = await n.at_a.receive()
     y_expected = 1 / (1 + np.exp(-(0.5 * xa - xb + 0.25)))
     np.testing.assert_allclose(y, y_expected, rtol=1e-15)
     np.testing.assert_allclose(g, (z - y) * y * (1 - y), rtol=1e-15)
     assert coefficient == 0.5
     grad_a = -np.mean(g * xa)
-    assert state.params[0] == pytest.approx(0.5 - 0.5 * grad_a, rel=1e-14)
+    assert n.state.params[0] == pytest.approx(0.5 - 0.5 * grad_a, rel=1e-14)
