@@ -18,7 +18,8 @@ A message is a plain tuple ``(kind, port, value, arrival_time)``:
 Tuples keep a message as cheap as trio allows (``send_nowait`` into an
 unbounded inbox); :func:`post` and :func:`post_each` are the only functions
 that put a neuron's messages on a connection, and the only place where virtual
-time advances and where messages are recorded.
+time advances and where messages are recorded (once per call, not per
+message: the links say where each message went and when it arrived).
 """
 
 from __future__ import annotations
@@ -87,17 +88,15 @@ def post(
 ) -> None:
     """Send the same `value` on every link, leaving at `sent_at`.
 
-    With `record` (a ``list.append``), every message is also recorded as
-    ``(*label, kind, destination, sent_at, received_at, value)``.
+    With `record` (a ``list.append``), the sending is recorded once as
+    ``(*label, kind, sent_at, links, value, False)``: the links hold each
+    message's destination and delay, so a recorded message costs nothing
+    more per link.
     """
-    if record is None:
-        for send, port, delay, _ in links:
-            send((kind, port, value, sent_at + delay))
-    else:
-        for send, port, delay, destination in links:
-            at = sent_at + delay
-            send((kind, port, value, at))
-            record((*label, kind, destination, sent_at, at, value))
+    for send, port, delay, _ in links:
+        send((kind, port, value, sent_at + delay))
+    if record is not None:
+        record((*label, kind, sent_at, links, value, False))
 
 
 def post_each(
@@ -108,12 +107,11 @@ def post_each(
     record: Recorder | None = None,
     label: tuple = (),
 ) -> None:
-    """Send ``values[i]`` on ``links[i]``, leaving at `sent_at` (see :func:`post`)."""
-    if record is None:
-        for (send, port, delay, _), value in zip(links, values, strict=True):
-            send((kind, port, value, sent_at + delay))
-    else:
-        for (send, port, delay, destination), value in zip(links, values, strict=True):
-            at = sent_at + delay
-            send((kind, port, value, at))
-            record((*label, kind, destination, sent_at, at, value))
+    """Send ``values[i]`` on ``links[i]``, leaving at `sent_at`.
+
+    Recorded as ``(*label, kind, sent_at, links, values, True)`` (see :func:`post`).
+    """
+    for (send, port, delay, _), value in zip(links, values, strict=True):
+        send((kind, port, value, sent_at + delay))
+    if record is not None:
+        record((*label, kind, sent_at, links, values, True))

@@ -16,7 +16,6 @@ from numpy.typing import ArrayLike, NDArray
 from neurosim.activations import get_activation
 from neurosim.errors import DataError, NetworkError
 from neurosim.graph import Topology, validate
-from neurosim.messages import KIND_NAMES
 from neurosim.neuron import NeuronState
 from neurosim.optimizers import Optimizer, get_optimizer
 from neurosim.rules import Rule, get_rule
@@ -442,44 +441,86 @@ class Network:
         return result.outputs
 
     def _trace(self, result: Result, labels):
-        from neurosim.trace import Trace
+        """Turn the engine's raw records into a :class:`~neurosim.trace.Trace`."""
+        from neurosim.trace import KINDS, Trace
 
         nodes = self._topology.nodes
-        preds = self._topology.predecessors
-        edges = self._topology.weights
+        n = len(nodes)
+        rank = {v: i for i, v in enumerate(nodes)}
+        label_epoch = np.array([epoch for epoch, _ in labels], dtype=np.int64)
+        label_sample = np.array([sample for _, sample in labels], dtype=np.int64)
 
-        def kind_of(kind: int, i: int, j: int) -> str:
-            # an error message on a channel that is no connection: direct feedback
-            if KIND_NAMES[kind] == "backward" and (nodes[j], nodes[i]) not in edges:
-                return "feedback"
-            return KIND_NAMES[kind]
-
-        def value_of(value):
-            # a batch's error message travels as (coefficient, g); record the product
-            return value[0] * value[1] if isinstance(value, tuple) else value
-
-        messages = [
-            (
-                *labels[k],
-                kind_of(kind, i, j),
-                nodes[i],
-                nodes[j],
-                sent,
-                received,
-                value_of(value),
+        # A record is one sending: (iteration, source, kind, sent_at, links,
+        # value or values, one value per link?); expand it to one row per link.
+        records = result.messages
+        links = [r[4] for r in records]
+        counts = np.array([len(ls) for ls in links], dtype=np.intp)
+        k, src, kind = (
+            np.repeat(np.array([r[i] for r in records], dtype=np.intp), counts)
+            for i in range(3)
+        )
+        sent = np.repeat(np.array([r[3] for r in records], dtype=np.float64), counts)
+        ends: dict[int, tuple] = {}  # per link list: destinations and delays
+        for ls in links:
+            if id(ls) not in ends:
+                ends[id(ls)] = (
+                    np.array([link.destination for link in ls], dtype=np.intp),
+                    np.array([link.delay for link in ls], dtype=np.float64),
+                )
+        dst = np.concatenate([ends[id(ls)][0] for ls in links] or [[]]).astype(np.intp)
+        delay = np.concatenate([ends[id(ls)][1] for ls in links] or [[]])
+        received = sent + delay  # the same float additions as the engine's
+        edges = np.array([rank[u] * n + rank[v] for u, v in self._topology.weights])
+        kind = kind.astype(np.int8)
+        # an error message on a channel that is no connection: direct feedback
+        feedback = (kind == KINDS.index("backward")) & ~np.isin(dst * n + src, edges)
+        kind[feedback] = KINDS.index("feedback")
+        if not records or isinstance(records[0][5], float):  # online: floats
+            value = np.concatenate(
+                [
+                    np.array(v, dtype=np.float64) if each else np.full(len(ls), v)
+                    for _, _, _, _, ls, v, each in records
+                ]
+                or [[]]
             )
-            for k, i, kind, j, sent, received, value in result.messages
-        ]
-        updates = []
-        for k, i, t, old, new in result.updates:
-            v = nodes[i]
-            sources = (*preds[v], None)
-            epoch, sample = labels[k]
-            updates.extend(
-                (epoch, sample, v, u, a, b, t)
-                for u, a, b in zip(sources, old.tolist(), new.tolist(), strict=True)
-            )
-        self.last_trace = Trace.from_rows(messages, updates, nodes)
+        else:  # a batch's error message travels as (coefficient, g): record the product
+            batch_values = []
+            for _, _, _, _, ls, v, each in records:
+                if each:
+                    batch_values.extend(c * g for c, g in v)
+                else:
+                    batch_values.extend([v] * len(ls))
+            value = np.empty(len(batch_values), dtype=object)
+            for i, v in enumerate(batch_values):
+                value[i] = v
+        messages = {
+            "epoch": label_epoch[k],
+            "sample": label_sample[k],
+            "kind": kind,
+            "source": src,
+            "destination": dst,
+            "sent_at": sent,
+            "received_at": received,
+            "value": value,
+        }
+
+        sources = {
+            i: np.array([rank[u] for u in self._topology.predecessors[nodes[i]]] + [-1])
+            for i in range(len(self._topology.inputs), n)
+        }
+        records = result.updates
+        sizes = [len(sources[i]) for _, i, _, _, _ in records]
+        ks = np.repeat([r[0] for r in records], sizes).astype(np.intp)
+        updates = {
+            "epoch": label_epoch[ks],
+            "sample": label_sample[ks],
+            "neuron": np.repeat([r[1] for r in records], sizes),
+            "source": np.concatenate([sources[r[1]] for r in records] or [[]]),
+            "old": np.concatenate([r[3] for r in records] or [[]]),
+            "new": np.concatenate([r[4] for r in records] or [[]]),
+            "time": np.repeat([r[2] for r in records], sizes),
+        }
+        self.last_trace = Trace.from_columns(nodes, messages, updates)
         return self.last_trace
 
 

@@ -180,8 +180,10 @@ async def simulate(
     out_column = {rank[o]: j for j, o in enumerate(topology.outputs)}
     Y = np.empty((len(topology.outputs), sum(run.sizes)))
     ends = np.empty(len(rows))
-    XT = np.ascontiguousarray(X.T)  # one contiguous row per input node
-    ZT = None if Z is None else np.ascontiguousarray(Z.T)
+    # One row per input node (output neuron): contiguous slices for batches,
+    # Python floats for online training.
+    XT = np.ascontiguousarray(X.T) if batched else X.T.tolist()
+    ZT = None if Z is None else np.ascontiguousarray(Z.T) if batched else Z.T.tolist()
     to_inputs = [senders[i].send_nowait for i in range(n_in)]
     to_outputs = [senders[rank[o]].send_nowait for o in topology.outputs]
 
@@ -190,9 +192,9 @@ async def simulate(
         for k, (start, stop) in enumerate(rows):
             if ZT is not None:
                 for j, send in enumerate(to_outputs):
-                    send((TARGET, 0, ZT[j, start:stop] if batched else ZT[j, start], t))
+                    send((TARGET, 0, ZT[j][start:stop] if batched else ZT[j][start], t))
             for j, send in enumerate(to_inputs):
-                send((INPUT, 0, XT[j, start:stop] if batched else XT[j, start], t))
+                send((INPUT, 0, XT[j][start:stop] if batched else XT[j][start], t))
             end, first_problem = t, None
             for _ in nodes:
                 try:

@@ -1,0 +1,1334 @@
+"""The record of a simulation: every message and every parameter update.
+
+A :class:`Trace` holds two tables as parallel numpy arrays, in the style of
+Brian2's ``SpikeMonitor``: one row per message (``epoch``, ``sample``,
+``kind``, ``source``, ``destination``, ``sent_at``, ``received_at``,
+``value``) and, in :attr:`Trace.updates`, one row per changed parameter
+(``epoch``, ``sample``, ``neuron``, ``source``, ``old``, ``new``, ``time``).
+The engine builds it with :meth:`Trace.from_rows`; users filter it, export it
+to CSV or JSON Lines and read it back bit for bit.
+
+Rows are sorted so that a trace is identical from run to run: messages by
+epoch, sample, send time, kind (forward, backward, feedback), then the node
+order of the source and of the destination; updates by epoch, sample, time,
+then the node order of the neuron and of the predecessor (the bias last).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import re
+from collections.abc import Hashable, Iterable, Iterator, Sequence
+from functools import cached_property
+from operator import itemgetter
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from neurosim.errors import DataError
+
+__all__ = ["CSV_COLUMNS", "KINDS", "Trace", "UpdateTable"]
+
+#: The kinds of message, in their sort order. ``"feedback"`` is a message a
+#: direct-feedback rule sends from an output straight to a hidden neuron.
+KINDS: tuple[str, ...] = ("forward", "backward", "feedback")
+_KIND_CODE = {kind: code for code, kind in enumerate(KINDS)}
+_KIND_NAMES = np.array(KINDS, dtype=object)
+
+#: The columns of the CSV file, in order.
+CSV_COLUMNS: tuple[str, ...] = (
+    "record",
+    "epoch",
+    "sample",
+    "kind",
+    "source",
+    "destination",
+    "sent_at",
+    "received_at",
+    "value",
+    "old",
+)
+
+_MESSAGE_FIELDS = (
+    "epoch",
+    "sample",
+    "kind",
+    "source",
+    "destination",
+    "sent_at",
+    "received_at",
+    "value",
+)
+_UPDATE_FIELDS = ("epoch", "sample", "neuron", "source", "old", "new", "time")
+_JSONL_FORMAT = "neurosim-trace"
+_JSONL_VERSION = 1
+_INTEGER_CELL = re.compile(r"-?[0-9]+")
+
+Value = float | NDArray[np.float64]
+
+
+def _object_array(items: Sequence[Any]) -> NDArray[np.object_]:
+    """A 1-D object array of ``items`` (never broadcast into more dimensions)."""
+    array = np.empty(len(items), dtype=object)
+    for i, item in enumerate(items):
+        array[i] = item
+    return array
+
+
+def _readonly(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+def _as_set(selection: Any) -> list[Any]:
+    """A single value or a collection of values, as a list."""
+    if isinstance(selection, (str, bytes)) or not isinstance(selection, Iterable):
+        return [selection]
+    if isinstance(selection, np.ndarray) and selection.ndim == 0:
+        return [selection.item()]
+    return list(selection)
+
+
+def _is_scalar_type(t: type) -> bool:
+    return issubclass(t, (float, int, np.floating, np.integer)) and not issubclass(
+        t, (bool, np.bool_)
+    )
+
+
+def _is_scalar(value: object) -> bool:
+    return _is_scalar_type(type(value))
+
+
+class UpdateTable:
+    """The parameter updates of a :class:`Trace`, as parallel arrays.
+
+    One row per changed parameter: a weight (``source`` is the predecessor
+    whose connection changed) or a bias (``source`` is ``None``).
+
+    Attributes
+    ----------
+    epoch, sample : ndarray of int64
+        The iteration the update belongs to.
+    neuron : ndarray of object
+        The neuron whose parameter changed (the connection's destination).
+    source : ndarray of object
+        The predecessor of the connection, ``None`` for the bias.
+    old, new : ndarray of float64
+        The parameter before and after the update.
+    time : ndarray of float64
+        Virtual time of the update.
+    neuron_index, source_index : ndarray of intp
+        Positions in :attr:`Trace.nodes` (``source_index`` is -1 for a bias);
+        handy as y coordinates of a raster plot.
+    """
+
+    epoch: NDArray[np.int64]
+    sample: NDArray[np.int64]
+    old: NDArray[np.float64]
+    new: NDArray[np.float64]
+    time: NDArray[np.float64]
+    neuron_index: NDArray[np.intp]
+    source_index: NDArray[np.intp]
+
+    def __init__(
+        self,
+        nodes: tuple[Hashable, ...],
+        epoch: NDArray[np.int64],
+        sample: NDArray[np.int64],
+        neuron_index: NDArray[np.intp],
+        source_index: NDArray[np.intp],
+        old: NDArray[np.float64],
+        new: NDArray[np.float64],
+        time: NDArray[np.float64],
+    ):
+        self.nodes = nodes
+        self.epoch = _readonly(epoch)
+        self.sample = _readonly(sample)
+        self.neuron_index = _readonly(neuron_index)
+        self.source_index = _readonly(source_index)
+        self.old = _readonly(old)
+        self.new = _readonly(new)
+        self.time = _readonly(time)
+
+    # The name columns are built on first use: a large trace is mostly
+    # plotted through the integer indices.
+    @cached_property
+    def neuron(self) -> NDArray[np.object_]:
+        """The neuron whose parameter changed (the connection's destination)."""
+        return _readonly(_object_array(self.nodes)[self.neuron_index])
+
+    @cached_property
+    def source(self) -> NDArray[np.object_]:
+        """The predecessor of the connection, ``None`` for a bias."""
+        names = _object_array([*self.nodes, None])  # index -1 is the bias
+        return _readonly(names[self.source_index])
+
+    def __len__(self) -> int:
+        return len(self.time)
+
+    def __repr__(self) -> str:
+        if len(self) == 0:
+            return "<UpdateTable: no updates>"
+        biases = int(np.count_nonzero(self.source_index < 0))
+        return (
+            f"<UpdateTable: {len(self)} updates ({len(self) - biases} weights, "
+            f"{biases} biases) of {len(np.unique(self.neuron_index))} neurons, "
+            f"virtual time {self.time.min():g} to {self.time.max():g}>"
+        )
+
+    def _take(self, keep: NDArray[np.bool_] | NDArray[np.intp]) -> UpdateTable:
+        return UpdateTable(
+            self.nodes,
+            self.epoch[keep],
+            self.sample[keep],
+            self.neuron_index[keep],
+            self.source_index[keep],
+            self.old[keep],
+            self.new[keep],
+            self.time[keep],
+        )
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        """The updates as ``(epoch, sample, neuron, source, old, new, time)``.
+
+        The layout :meth:`Trace.from_rows` takes, with Python scalars.
+        """
+        return list(
+            zip(
+                self.epoch.tolist(),
+                self.sample.tolist(),
+                self.neuron.tolist(),
+                self.source.tolist(),
+                self.old.tolist(),
+                self.new.tolist(),
+                self.time.tolist(),
+                strict=True,
+            )
+        )
+
+    def to_dataframe(self) -> Any:
+        """The updates as a ``pandas.DataFrame`` (pandas is imported here)."""
+        pd = _import_pandas()
+        return pd.DataFrame({name: getattr(self, name) for name in _UPDATE_FIELDS})
+
+
+class Trace:
+    """Every message and parameter update of a simulation, as parallel arrays.
+
+    Build one with :meth:`from_rows` (the engine does), :meth:`read_csv` or
+    :meth:`read_jsonl`. ``len(trace)`` is the number of messages.
+
+    Attributes
+    ----------
+    nodes : tuple
+        The network's node order: inputs first, then topological.
+    epoch, sample : ndarray of int64
+        The iteration of each message (``sample`` is the batch's index in
+        mini-batch training), 0-based.
+    kind : ndarray of object
+        ``"forward"``, ``"backward"`` or ``"feedback"``.
+    source, destination : ndarray of object
+        Node names.
+    source_index, destination_index : ndarray of intp
+        The same as positions in :attr:`nodes`.
+    sent_at, received_at : ndarray of float64
+        Virtual times.
+    value : ndarray
+        float64 when every value is a number; otherwise (mini-batch training)
+        an object array of 1-D float64 arrays, one element per sample of the
+        batch.
+    updates : UpdateTable
+        The parameter updates.
+
+    Examples
+    --------
+    >>> trace = Trace.from_rows(
+    ...     messages=[
+    ...         (0, 0, "backward", "y", "x", 1.0, 2.0, -0.5),
+    ...         (0, 0, "forward", "x", "y", 0.0, 1.0, 3.0),
+    ...     ],
+    ...     updates=[
+    ...         (0, 0, "y", "x", 0.5, 0.35, 1.0),
+    ...         (0, 0, "y", None, 0.0, -0.05, 1.0),
+    ...     ],
+    ...     nodes=["x", "y"],
+    ... )
+    >>> trace  # doctest: +NORMALIZE_WHITESPACE
+    <Trace: 2 messages (1 forward, 1 backward), 2 updates, 2 nodes,
+     1 iteration (epoch 0), virtual time 0 to 2>
+    >>> trace.kind
+    array(['forward', 'backward'], dtype=object)
+    >>> trace.updates.source
+    array(['x', None], dtype=object)
+    >>> trace.filter(kind="backward").value
+    array([-0.5])
+    """
+
+    nodes: tuple[Hashable, ...]
+    epoch: NDArray[np.int64]
+    sample: NDArray[np.int64]
+    source_index: NDArray[np.intp]
+    destination_index: NDArray[np.intp]
+    sent_at: NDArray[np.float64]
+    received_at: NDArray[np.float64]
+    value: NDArray[Any]
+    updates: UpdateTable
+
+    def __init__(
+        self,
+        nodes: tuple[Hashable, ...],
+        epoch: NDArray[np.int64],
+        sample: NDArray[np.int64],
+        kind_code: NDArray[np.int8],
+        source_index: NDArray[np.intp],
+        destination_index: NDArray[np.intp],
+        sent_at: NDArray[np.float64],
+        received_at: NDArray[np.float64],
+        value: NDArray[Any],
+        updates: UpdateTable,
+    ):
+        # Private: use from_rows. The arrays are taken as given (sorted).
+        self.nodes = nodes
+        self.epoch = _readonly(epoch)
+        self.sample = _readonly(sample)
+        self._kind_code = _readonly(kind_code)
+        self.source_index = _readonly(source_index)
+        self.destination_index = _readonly(destination_index)
+        self.sent_at = _readonly(sent_at)
+        self.received_at = _readonly(received_at)
+        self.value = _readonly(value)
+        self.updates = updates
+
+    # The name columns are built on first use (see UpdateTable).
+    @cached_property
+    def kind(self) -> NDArray[np.object_]:
+        """``"forward"``, ``"backward"`` or ``"feedback"``."""
+        return _readonly(_KIND_NAMES[self._kind_code])
+
+    @cached_property
+    def source(self) -> NDArray[np.object_]:
+        """The sender's name."""
+        return _readonly(_object_array(self.nodes)[self.source_index])
+
+    @cached_property
+    def destination(self) -> NDArray[np.object_]:
+        """The receiver's name."""
+        return _readonly(_object_array(self.nodes)[self.destination_index])
+
+    # ------------------------------------------------------------------
+    # construction
+
+    @classmethod
+    def from_rows(
+        cls,
+        messages: Iterable[Sequence[Any]],
+        updates: Iterable[Sequence[Any]],
+        nodes: Iterable[Hashable],
+    ) -> Trace:
+        """Build a trace from rows in any order; the rows are sorted.
+
+        Parameters
+        ----------
+        messages : iterable of tuple
+            ``(epoch, sample, kind, source, destination, sent_at, received_at,
+            value)``; ``kind`` one of :data:`KINDS`, ``value`` a float or a
+            1-D array (a mini-batch).
+        updates : iterable of tuple
+            ``(epoch, sample, neuron, source, old, new, time)``, ``source``
+            ``None`` for a bias.
+        nodes : iterable
+            The network's node order (inputs first, topological); every node
+            named in a row must be in it.
+
+        Raises
+        ------
+        DataError
+            A row of the wrong length, an unknown node or kind, a value that
+            is neither a number nor a 1-D array.
+        """
+        nodes = tuple(nodes)
+        index = {node: i for i, node in enumerate(nodes)}
+        if len(index) != len(nodes):
+            raise DataError(f"the node order names a node twice: {list(nodes)!r}")
+
+        columns = _columns(messages, 8, "message")
+        n = len(columns[0])
+        epoch = np.fromiter(columns[0], dtype=np.int64, count=n)
+        sample = np.fromiter(columns[1], dtype=np.int64, count=n)
+        kind = _codes(columns[2], _KIND_CODE, np.int8, "message kind")
+        source = _codes(columns[3], index, np.intp, "node")
+        destination = _codes(columns[4], index, np.intp, "node")
+        sent_at = np.fromiter(columns[5], dtype=np.float64, count=n)
+        received_at = np.fromiter(columns[6], dtype=np.float64, count=n)
+        value = _values(columns[7])
+        tiebreak = [received_at] if value.dtype == object else [value, received_at]
+        order = _sort_order(
+            _pair_key(epoch, sample),
+            sent_at,
+            (kind.astype(np.int64) * len(nodes) + source) * len(nodes) + destination,
+            tiebreak,
+        )
+        update_table = _update_table(updates, nodes, index)
+        return cls(
+            nodes,
+            epoch[order],
+            sample[order],
+            kind[order],
+            source[order],
+            destination[order],
+            sent_at[order],
+            received_at[order],
+            value[order],
+            update_table,
+        )
+
+    @classmethod
+    def from_columns(
+        cls,
+        nodes: Iterable[Hashable],
+        messages: dict[str, NDArray[Any]],
+        updates: dict[str, NDArray[Any]],
+    ) -> Trace:
+        """Build a trace from columns of codes; the rows are sorted.
+
+        The engine's fast path (a recorded run can hold millions of rows).
+        ``messages`` maps ``epoch``, ``sample``, ``kind`` (an index into
+        :data:`KINDS`), ``source``, ``destination`` (indices into `nodes`),
+        ``sent_at``, ``received_at`` and ``value`` (float64, or an object array
+        of 1-D arrays) to equally long arrays; ``updates`` maps ``epoch``,
+        ``sample``, ``neuron``, ``source`` (indices into `nodes`, ``-1`` for a
+        bias), ``old``, ``new`` and ``time``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> t = Trace.from_columns(
+        ...     ["x", "y"],
+        ...     {
+        ...         "epoch": [0],
+        ...         "sample": [0],
+        ...         "kind": [0],
+        ...         "source": [0],
+        ...         "destination": [1],
+        ...         "sent_at": [0.0],
+        ...         "received_at": [1.0],
+        ...         "value": [2.0],
+        ...     },
+        ...     {
+        ...         "epoch": [0],
+        ...         "sample": [0],
+        ...         "neuron": [1],
+        ...         "source": [0],
+        ...         "old": [0.5],
+        ...         "new": [0.25],
+        ...         "time": [1.0],
+        ...     },
+        ... )
+        >>> t.rows()
+        [(0, 0, 'forward', 'x', 'y', 0.0, 1.0, 2.0)]
+        """
+        nodes = tuple(nodes)
+        m = {name: np.asarray(column) for name, column in messages.items()}
+        epoch = m["epoch"].astype(np.int64)
+        sample = m["sample"].astype(np.int64)
+        kind = m["kind"].astype(np.int8)
+        source = m["source"].astype(np.intp)
+        destination = m["destination"].astype(np.intp)
+        sent_at = m["sent_at"].astype(np.float64)
+        received_at = m["received_at"].astype(np.float64)
+        value = m["value"]
+        if value.dtype != object:
+            value = value.astype(np.float64)
+        n = len(nodes)
+        tiebreak = [received_at] if value.dtype == object else [value, received_at]
+        order = _sort_order(
+            _pair_key(epoch, sample),
+            sent_at,
+            (kind.astype(np.int64) * n + source) * n + destination,
+            tiebreak,
+        )
+        u = {name: np.asarray(column) for name, column in updates.items()}
+        u_epoch = u["epoch"].astype(np.int64)
+        u_sample = u["sample"].astype(np.int64)
+        neuron = u["neuron"].astype(np.intp)
+        u_source = u["source"].astype(np.intp)
+        old = u["old"].astype(np.float64)
+        new = u["new"].astype(np.float64)
+        time = u["time"].astype(np.float64)
+        bias_last = np.where(u_source < 0, n, u_source)  # the bias sorts last
+        u_order = _sort_order(
+            _pair_key(u_epoch, u_sample), time, neuron * (n + 1) + bias_last, [new, old]
+        )
+        table = UpdateTable(
+            nodes,
+            u_epoch[u_order],
+            u_sample[u_order],
+            neuron[u_order],
+            u_source[u_order],
+            old[u_order],
+            new[u_order],
+            time[u_order],
+        )
+        return cls(
+            nodes,
+            epoch[order],
+            sample[order],
+            kind[order],
+            source[order],
+            destination[order],
+            sent_at[order],
+            received_at[order],
+            value[order],
+            table,
+        )
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        """The messages as the tuples :meth:`from_rows` takes (Python scalars)."""
+        value = self.value.tolist() if self.value.dtype != object else list(self.value)
+        return list(
+            zip(
+                self.epoch.tolist(),
+                self.sample.tolist(),
+                self.kind.tolist(),
+                self.source.tolist(),
+                self.destination.tolist(),
+                self.sent_at.tolist(),
+                self.received_at.tolist(),
+                value,
+                strict=True,
+            )
+        )
+
+    # ------------------------------------------------------------------
+    # looking at it
+
+    def __len__(self) -> int:
+        return len(self.sent_at)
+
+    def __repr__(self) -> str:
+        counts = np.bincount(self._kind_code, minlength=len(KINDS))
+        by_kind = ", ".join(
+            f"{count} {kind}"
+            for kind, count in zip(KINDS, counts, strict=True)
+            if count
+        )
+        messages = f"{len(self)} messages" + (f" ({by_kind})" if by_kind else "")
+        iterations = self.iterations()
+        epochs = sorted({epoch for epoch, _ in iterations})
+        if not epochs:
+            where = "no iterations"
+        else:
+            span = f"epoch {epochs[0]}" if len(epochs) == 1 else None
+            if span is None:
+                span = f"epochs {epochs[0]} to {epochs[-1]}"
+            plural = "" if len(iterations) == 1 else "s"
+            where = f"{len(iterations)} iteration{plural} ({span})"
+        start, stop = self.span
+        time = "" if math.isnan(start) else f", virtual time {start:g} to {stop:g}"
+        return (
+            f"<Trace: {messages}, {len(self.updates)} updates, "
+            f"{len(self.nodes)} nodes, {where}{time}>"
+        )
+
+    @property
+    def span(self) -> tuple[float, float]:
+        """``(first, last)`` virtual time of any message or update (nan if empty)."""
+        times = [self.sent_at, self.received_at, self.updates.time]
+        nonempty = [t for t in times if len(t)]
+        if not nonempty:
+            return (math.nan, math.nan)
+        return (
+            float(min(t.min() for t in nonempty)),
+            float(max(t.max() for t in nonempty)),
+        )
+
+    def iterations(self) -> list[tuple[int, int]]:
+        """The ``(epoch, sample)`` pairs present in the trace, sorted."""
+        epoch = np.concatenate([self.epoch, self.updates.epoch])
+        sample = np.concatenate([self.sample, self.updates.sample])
+        if len(epoch) == 0:
+            return []
+        width = int(sample.max()) - int(sample.min()) + 1
+        base = int(sample.min())
+        keys = np.unique((epoch - int(epoch.min())) * width + (sample - base))
+        epochs, samples = np.divmod(keys, width)
+        epochs += int(epoch.min())
+        samples += base
+        return list(zip(epochs.tolist(), samples.tolist(), strict=True))
+
+    def layers(self) -> list[list[Hashable]]:
+        """The nodes in topological generations, from the messages alone.
+
+        A connection ``u -> v`` is known from a forward message ``u -> v`` or
+        a backward message ``v -> u``; feedback messages are ignored. Layer 0
+        holds the nodes without incoming connections (the inputs), layer k the
+        nodes whose longest path from an input has k connections
+        (``networkx.topological_generations``). Within a layer nodes follow
+        :attr:`nodes`. Nodes in no connection are left out, unless the trace
+        has no connection at all: then every node forms one layer.
+
+        Examples
+        --------
+        >>> trace = Trace.from_rows(
+        ...     [
+        ...         (0, 0, "forward", "a", "h", 0.0, 1.0, 1.0),
+        ...         (0, 0, "forward", "h", "o", 1.0, 2.0, 1.0),
+        ...         (0, 0, "forward", "a", "o", 0.0, 1.0, 1.0),
+        ...     ],
+        ...     [],
+        ...     ["a", "h", "o"],
+        ... )
+        >>> trace.layers()
+        [['a'], ['h'], ['o']]
+        """
+        n = len(self.nodes)
+        forward = self._kind_code == _KIND_CODE["forward"]
+        backward = self._kind_code == _KIND_CODE["backward"]
+        u = np.concatenate(
+            [self.source_index[forward], self.destination_index[backward]]
+        )
+        v = np.concatenate(
+            [self.destination_index[forward], self.source_index[backward]]
+        )
+        if len(u) == 0:
+            return [list(self.nodes)] if n else []
+        edges = np.unique(u * n + v)
+        u, v = np.divmod(edges, n)
+        present = np.zeros(n, dtype=bool)
+        present[u] = True
+        present[v] = True
+        indegree = np.bincount(v, minlength=n)
+        successors: list[list[int]] = [[] for _ in range(n)]
+        for a, b in zip(u.tolist(), v.tolist(), strict=True):
+            successors[a].append(b)
+        layer = [i for i in range(n) if present[i] and indegree[i] == 0]
+        layers: list[list[Hashable]] = []
+        placed = 0
+        while layer:
+            layers.append([self.nodes[i] for i in layer])
+            placed += len(layer)
+            following = []
+            for i in layer:
+                for j in successors[i]:
+                    indegree[j] -= 1
+                    if indegree[j] == 0:
+                        following.append(j)
+            layer = sorted(following)
+        if placed != int(present.sum()):
+            raise DataError("the trace's connections contain a cycle")
+        return layers
+
+    # ------------------------------------------------------------------
+    # selecting
+
+    def filter(
+        self,
+        neuron: Any = None,
+        kind: Any = None,
+        epoch: Any = None,
+        sample: Any = None,
+        start: float | None = None,
+        stop: float | None = None,
+    ) -> Trace:
+        """The rows that match every given criterion, as a new trace.
+
+        ``neuron``, ``kind``, ``epoch`` and ``sample`` each take a single
+        value or a collection of values (any of which matches); ``None``
+        matches everything.
+
+        Parameters
+        ----------
+        neuron : node name or collection, optional
+            A message matches when its source or destination is one of them,
+            an update when its ``neuron`` is.
+        kind : str or collection, optional
+            Message kinds (:data:`KINDS`) and/or ``"update"``. Updates are
+            kept only when ``"update"`` is among them, so
+            ``filter(kind="forward")`` has no updates and
+            ``filter(kind="update")`` no messages.
+        epoch, sample : int or collection, optional
+            The iteration.
+        start, stop : float, optional
+            A window of virtual time, ``start <= t < stop``, on ``received_at``
+            for messages and on ``time`` for updates.
+
+        Raises
+        ------
+        DataError
+            An unknown neuron or kind.
+        """
+        keep = np.ones(len(self), dtype=bool)
+        keep_updates = np.ones(len(self.updates), dtype=bool)
+        updates = self.updates
+        if neuron is not None:
+            index = {node: i for i, node in enumerate(self.nodes)}
+            try:
+                wanted = np.array([index[v] for v in _as_set(neuron)], dtype=np.intp)
+            except (KeyError, TypeError):
+                unknown = [v for v in _as_set(neuron) if v not in self.nodes]
+                raise DataError(
+                    f"unknown neuron {unknown[0]!r}; the nodes are {list(self.nodes)!r}"
+                ) from None
+            keep &= np.isin(self.source_index, wanted) | np.isin(
+                self.destination_index, wanted
+            )
+            keep_updates &= np.isin(updates.neuron_index, wanted)
+        if kind is not None:
+            kinds = _as_set(kind)
+            unknown = [k for k in kinds if k not in _KIND_CODE and k != "update"]
+            if unknown:
+                raise DataError(
+                    f"unknown kind {unknown[0]!r}; use one of {[*KINDS, 'update']!r}"
+                )
+            codes = [_KIND_CODE[k] for k in kinds if k in _KIND_CODE]
+            keep &= np.isin(self._kind_code, codes)
+            if "update" not in kinds:
+                keep_updates[:] = False
+        if epoch is not None:
+            epochs = _as_set(epoch)
+            keep &= np.isin(self.epoch, epochs)
+            keep_updates &= np.isin(updates.epoch, epochs)
+        if sample is not None:
+            samples = _as_set(sample)
+            keep &= np.isin(self.sample, samples)
+            keep_updates &= np.isin(updates.sample, samples)
+        if start is not None:
+            keep &= self.received_at >= start
+            keep_updates &= updates.time >= start
+        if stop is not None:
+            keep &= self.received_at < stop
+            keep_updates &= updates.time < stop
+        return Trace(
+            self.nodes,
+            self.epoch[keep],
+            self.sample[keep],
+            self._kind_code[keep],
+            self.source_index[keep],
+            self.destination_index[keep],
+            self.sent_at[keep],
+            self.received_at[keep],
+            self.value[keep],
+            updates._take(keep_updates),
+        )
+
+    # ------------------------------------------------------------------
+    # export
+
+    def to_dataframe(self) -> Any:
+        """The messages as a ``pandas.DataFrame`` (pandas is imported here).
+
+        A mini-batch trace gives an object column of arrays. The updates have
+        their own: ``trace.updates.to_dataframe()``.
+        """
+        pd = _import_pandas()
+        return pd.DataFrame({name: getattr(self, name) for name in _MESSAGE_FIELDS})
+
+    def to_csv(self, path: str | os.PathLike[str]) -> None:
+        """Write both tables to one CSV file that :meth:`read_csv` reloads exactly.
+
+        The first line is ``# nodes: [...]``, the node order as JSON; then a
+        header row with :data:`CSV_COLUMNS` and one row per message, then one
+        per update. The ``record`` column says which (``"message"`` or
+        ``"update"``). An update row has ``kind`` ``"update"``, the neuron as
+        ``destination``, the predecessor as ``source`` (empty for a bias),
+        its time as both ``sent_at`` and ``received_at``, the new value as
+        ``value`` and the old one as ``old``.
+
+        Floats are written with ``repr`` so that they read back bit-identical;
+        a mini-batch value is a JSON list in one cell. Node names (``int`` or
+        ``str``) are written as text and read back through the node order of
+        the first line, which keeps their type.
+
+        Raises
+        ------
+        DataError
+            A node name that is not an int or a str, or two names with the
+            same text (``1`` and ``"1"``): use :meth:`to_jsonl` then.
+        """
+        nodes = _json_nodes(self.nodes)
+        texts = [str(node) for node in nodes]
+        if len(set(texts)) != len(texts) or "" in texts:
+            raise DataError(
+                "node names must have distinct, non-empty texts to be written "
+                "to CSV; use to_jsonl"
+            )
+        names = np.array([*texts, ""], dtype=object)  # index -1: a bias
+        value = self.value
+        if value.dtype == object:
+            value_cells = [json.dumps(v.tolist()) for v in value]
+        else:
+            value_cells = [repr(v) for v in value.tolist()]
+        updates = self.updates
+        with open(path, "w", newline="", encoding="utf-8") as file:
+            file.write(f"# nodes: {json.dumps(nodes)}\n")
+            writer = csv.writer(file, lineterminator="\n")
+            writer.writerow(CSV_COLUMNS)
+            writer.writerows(
+                zip(
+                    ["message"] * len(self),
+                    self.epoch.tolist(),
+                    self.sample.tolist(),
+                    self.kind.tolist(),
+                    names[self.source_index].tolist(),
+                    names[self.destination_index].tolist(),
+                    map(repr, self.sent_at.tolist()),
+                    map(repr, self.received_at.tolist()),
+                    value_cells,
+                    [""] * len(self),
+                    strict=True,
+                )
+            )
+            time = list(map(repr, updates.time.tolist()))
+            writer.writerows(
+                zip(
+                    ["update"] * len(updates),
+                    updates.epoch.tolist(),
+                    updates.sample.tolist(),
+                    ["update"] * len(updates),
+                    names[updates.source_index].tolist(),
+                    names[updates.neuron_index].tolist(),
+                    time,
+                    time,
+                    map(repr, updates.new.tolist()),
+                    map(repr, updates.old.tolist()),
+                    strict=True,
+                )
+            )
+
+    @classmethod
+    def read_csv(cls, path: str | os.PathLike[str]) -> Trace:
+        """Read a file written by :meth:`to_csv`.
+
+        Without the ``# nodes:`` line (a hand-made file) the node order is
+        the order of first appearance, and a cell of digits (with an optional
+        minus sign) is read as an ``int``, any other as a ``str``.
+
+        Raises
+        ------
+        DataError
+            The file is not such a CSV; the message names the path and the
+            line.
+        """
+        messages: list[tuple[Any, ...]] = []
+        updates: list[tuple[Any, ...]] = []
+        with open(path, newline="", encoding="utf-8") as file:
+            reader = _CsvRows(path, file)
+            lookup = reader.node_lookup
+            for line, row in reader:
+                try:
+                    record = dict(zip(CSV_COLUMNS, row, strict=True))
+                except ValueError:
+                    raise DataError(
+                        f"{path}, line {line}: expected {len(CSV_COLUMNS)} "
+                        f"columns, found {len(row)}"
+                    ) from None
+                try:
+                    parsed = _parse_csv_record(record, lookup)
+                except (ValueError, TypeError, KeyError) as error:
+                    raise DataError(f"{path}, line {line}: {error}") from None
+                (messages if record["record"] == "message" else updates).append(parsed)
+        return cls.from_rows(messages, updates, reader.nodes)
+
+    def to_jsonl(self, path: str | os.PathLike[str]) -> None:
+        """Write both tables as JSON Lines that :meth:`read_jsonl` reloads exactly.
+
+        The first line is a header object ``{"format": "neurosim-trace",
+        "version": 1, "nodes": [...]}``; then one object per message
+        (``"record": "message"`` and the message fields) and one per update
+        (``"record": "update"`` and the update fields, ``"source": null``
+        for a bias). Node names keep their JSON type (int or str); floats are
+        written with ``repr`` precision.
+
+        Raises
+        ------
+        DataError
+            A node name that is not an int or a str.
+        """
+        nodes = _json_nodes(self.nodes)
+        names = [*nodes, None]
+        header = {"format": _JSONL_FORMAT, "version": _JSONL_VERSION, "nodes": nodes}
+        value = self.value
+        values = (
+            [v.tolist() for v in value] if value.dtype == object else value.tolist()
+        )
+        dumps = json.dumps
+        with open(path, "w", encoding="utf-8") as file:
+            file.write(dumps(header) + "\n")
+            for e, s, k, u, v, sent, received, x in zip(
+                self.epoch.tolist(),
+                self.sample.tolist(),
+                self.kind.tolist(),
+                self.source_index.tolist(),
+                self.destination_index.tolist(),
+                self.sent_at.tolist(),
+                self.received_at.tolist(),
+                values,
+                strict=True,
+            ):
+                row = {
+                    "record": "message",
+                    "epoch": e,
+                    "sample": s,
+                    "kind": k,
+                    "source": names[u],
+                    "destination": names[v],
+                    "sent_at": sent,
+                    "received_at": received,
+                    "value": x,
+                }
+                file.write(dumps(row) + "\n")
+            updates = self.updates
+            for e, s, v, u, old, new, t in zip(
+                updates.epoch.tolist(),
+                updates.sample.tolist(),
+                updates.neuron_index.tolist(),
+                updates.source_index.tolist(),
+                updates.old.tolist(),
+                updates.new.tolist(),
+                updates.time.tolist(),
+                strict=True,
+            ):
+                row = {
+                    "record": "update",
+                    "epoch": e,
+                    "sample": s,
+                    "neuron": names[v],
+                    "source": names[u],
+                    "old": old,
+                    "new": new,
+                    "time": t,
+                }
+                file.write(dumps(row) + "\n")
+
+    @classmethod
+    def read_jsonl(cls, path: str | os.PathLike[str]) -> Trace:
+        """Read a file written by :meth:`to_jsonl`.
+
+        Raises
+        ------
+        DataError
+            The file is not such a JSON Lines file; the message names the path
+            and the line.
+        """
+        messages: list[tuple[Any, ...]] = []
+        updates: list[tuple[Any, ...]] = []
+        nodes: list[Hashable] | None = None
+        known: set[Hashable] = set()
+        line = 0
+        try:
+            with open(path, encoding="utf-8") as file:
+                for line, text in enumerate(file, start=1):
+                    if not text.strip():
+                        continue
+                    try:
+                        obj = json.loads(text)
+                        if nodes is None:
+                            nodes = _parse_jsonl_header(obj)
+                            known = set(nodes)
+                            continue
+                        row = _parse_jsonl_record(obj, known)
+                    except KeyError as error:
+                        raise DataError(
+                            f"{path}, line {line}: missing field {error}"
+                        ) from None
+                    except (ValueError, TypeError) as error:
+                        raise DataError(f"{path}, line {line}: {error}") from None
+                    if obj["record"] == "message":
+                        messages.append(row)
+                    else:
+                        updates.append(row)
+        except UnicodeDecodeError:
+            raise DataError(f"{path}, line {line + 1}: not UTF-8 text") from None
+        if nodes is None:
+            raise DataError(f"{path}, line 1: empty file, expected a header line")
+        return cls.from_rows(messages, updates, nodes)
+
+
+# ----------------------------------------------------------------------
+# helpers of from_rows
+
+
+def _columns(rows: Iterable[Sequence[Any]], width: int, what: str) -> list[Any]:
+    """The columns of ``rows``, each a lazy ``map`` over the rows.
+
+    One pass per column with ``operator.itemgetter`` into ``np.fromiter`` is
+    far faster than ``zip(*rows)`` for millions of rows.
+    """
+    if not isinstance(rows, Sequence):
+        rows = list(rows)
+    if set(map(len, rows)) - {width}:
+        bad = next(row for row in rows if len(row) != width)
+        raise DataError(f"every {what} row must have {width} fields: {bad!r}")
+    return [_Column(rows, i) for i in range(width)]
+
+
+class _Column(Sequence):
+    """Column ``i`` of a list of rows, read on demand."""
+
+    def __init__(self, rows: Sequence[Sequence[Any]], i: int):
+        self.rows = rows
+        self.get = itemgetter(i)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, k: Any) -> Any:
+        return self.get(self.rows[k])
+
+    def __iter__(self) -> Iterator[Any]:
+        return map(self.get, self.rows)
+
+
+def _codes(
+    names: Sequence[Any], code: dict[Any, int], dtype: Any, what: str
+) -> NDArray[Any]:
+    """The codes of ``names`` in ``code``, as an array."""
+    try:
+        return np.fromiter(map(code.__getitem__, names), dtype=dtype, count=len(names))
+    except (KeyError, TypeError):
+        bad = next(name for name in names if _unknown(name, code))
+        raise DataError(
+            f"unknown {what} {bad!r}; expected one of {list(code)!r}"
+        ) from None
+
+
+def _unknown(name: Any, code: dict[Any, int]) -> bool:
+    try:
+        return name not in code
+    except TypeError:  # unhashable
+        return True
+
+
+def _values(values: Sequence[Any]) -> NDArray[Any]:
+    """A float64 array when every value is a number, else an object array."""
+    if all(_is_scalar_type(t) for t in set(map(type, values))):
+        return np.fromiter(values, dtype=np.float64, count=len(values))
+    array = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        try:
+            vector = np.atleast_1d(np.asarray(v, dtype=np.float64))
+        except (TypeError, ValueError):
+            vector = None
+        if vector is None or vector.ndim != 1:
+            raise DataError(f"a message value must be a number or a 1-D array: {v!r}")
+        array[i] = vector
+    return array
+
+
+def _pair_key(epoch: NDArray[np.int64], sample: NDArray[np.int64]) -> NDArray:
+    """One int64 per (epoch, sample) that sorts like the pair."""
+    if len(epoch) == 0:
+        return epoch
+    low = int(sample.min())
+    return (epoch - int(epoch.min())) * (int(sample.max()) - low + 1) + (sample - low)
+
+
+def _sort_order(
+    iteration: NDArray, time: NDArray, nodes: NDArray, tiebreak: list[NDArray]
+) -> NDArray[np.intp]:
+    """The order by iteration, time and nodes, then by ``tiebreak``.
+
+    Rows equal in the first three keys (none in a trace the engine records)
+    are ordered by the tiebreak keys so that the order never depends on the
+    order the rows came in; the expensive full sort runs only then.
+    """
+    order = np.lexsort((nodes, time, iteration))  # the last key is the primary one
+    if len(order) > 1:
+        same = (
+            (np.diff(iteration[order]) == 0)
+            & (np.diff(time[order]) == 0)
+            & (np.diff(nodes[order]) == 0)
+        )
+        if same.any():
+            order = np.lexsort((*tiebreak, nodes, time, iteration))
+    return order
+
+
+def _update_table(
+    rows: Iterable[Sequence[Any]], nodes: tuple[Hashable, ...], index: dict
+) -> UpdateTable:
+    columns = _columns(rows, 7, "update")
+    n = len(columns[0])
+    epoch = np.fromiter(columns[0], dtype=np.int64, count=n)
+    sample = np.fromiter(columns[1], dtype=np.int64, count=n)
+    neuron = _codes(columns[2], index, np.intp, "node")
+    bias = len(nodes)  # sorts after every predecessor
+    source = _codes(columns[3], {**index, None: bias}, np.intp, "node")
+    old = np.fromiter(columns[4], dtype=np.float64, count=n)
+    new = np.fromiter(columns[5], dtype=np.float64, count=n)
+    time = np.fromiter(columns[6], dtype=np.float64, count=n)
+    order = _sort_order(
+        _pair_key(epoch, sample), time, neuron * (len(nodes) + 1) + source, [new, old]
+    )
+    source = source[order]
+    source[source == bias] = -1
+    return UpdateTable(
+        nodes,
+        epoch[order],
+        sample[order],
+        neuron[order],
+        source,
+        old[order],
+        new[order],
+        time[order],
+    )
+
+
+def _import_pandas() -> Any:
+    try:
+        import pandas as pd
+    except ImportError:
+        raise ImportError(
+            "to_dataframe needs pandas, which neurosim does not install: "
+            "pip install pandas"
+        ) from None
+    return pd
+
+
+# ----------------------------------------------------------------------
+# helpers of the readers and writers
+
+
+def _json_nodes(nodes: tuple[Hashable, ...]) -> list[int | str]:
+    """The node names as JSON-able ints and strs."""
+    out: list[int | str] = []
+    for node in nodes:
+        if isinstance(node, (bool, np.bool_)) or not isinstance(
+            node, (int, str, np.integer)
+        ):
+            raise DataError(
+                f"node {node!r} cannot be written: node names must be ints or strs"
+            )
+        out.append(int(node) if isinstance(node, np.integer) else node)
+    return out
+
+
+def _csv_node(cell: str) -> int | str:
+    return int(cell) if _INTEGER_CELL.fullmatch(cell) else cell
+
+
+class _CsvRows:
+    """The data rows of a trace CSV, with their line numbers.
+
+    Reads the ``# nodes:`` line and the header row on construction; then
+    iterating gives ``(line, row)``.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], file: Any):
+        self.path = path
+        self.file = file
+        self.offset = 0  # lines read before the csv reader starts
+        self.header_nodes: list[Hashable] | None = None
+        self.seen: dict[Hashable, None] = {}
+        first = self._readline()
+        while first.startswith("#"):
+            self.offset += 1
+            text = first[1:].strip()
+            if text.startswith("nodes:"):
+                try:
+                    nodes = json.loads(text[len("nodes:") :])
+                    if not isinstance(nodes, list) or not all(
+                        isinstance(n, (int, str)) and not isinstance(n, bool)
+                        for n in nodes
+                    ):
+                        raise ValueError("not a list of ints and strs")
+                except ValueError as error:
+                    raise DataError(
+                        f"{path}, line {self.offset}: unreadable node list ({error})"
+                    ) from None
+                self.header_nodes = nodes
+            first = self._readline()
+        self.offset += 1
+        header = next(csv.reader([first]), [])
+        if tuple(header) != CSV_COLUMNS:
+            raise DataError(
+                f"{path}, line {self.offset}: expected the header row "
+                f"{','.join(CSV_COLUMNS)!r}, found {first.strip()!r}"
+            )
+        if self.header_nodes is not None:
+            lookup = {str(node): node for node in self.header_nodes}
+
+            def node_lookup(cell: str) -> Hashable:
+                try:
+                    return lookup[cell]
+                except KeyError:
+                    raise ValueError(f"unknown node {cell!r}") from None
+
+        else:
+
+            def node_lookup(cell: str) -> Hashable:
+                node = _csv_node(cell)
+                self.seen.setdefault(node)
+                return node
+
+        self.node_lookup = node_lookup
+
+    def _readline(self) -> str:
+        try:
+            return self.file.readline()
+        except UnicodeDecodeError:
+            raise DataError(f"{self.path}, line {self.offset + 1}: not UTF-8") from None
+
+    @property
+    def nodes(self) -> list[Hashable]:
+        if self.header_nodes is not None:
+            return self.header_nodes
+        return list(self.seen)
+
+    def __iter__(self):
+        reader = csv.reader(self.file)
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except (csv.Error, UnicodeDecodeError) as error:
+                line = self.offset + reader.line_num + 1
+                raise DataError(f"{self.path}, line {line}: {error}") from None
+            if row:
+                yield self.offset + reader.line_num, row
+
+
+def _float_cell(cell: str, column: str) -> float:
+    try:
+        return float(cell)
+    except ValueError:
+        raise ValueError(f"column {column!r}: {cell!r} is not a number") from None
+
+
+def _int_cell(cell: str, column: str) -> int:
+    try:
+        return int(cell)
+    except ValueError:
+        raise ValueError(f"column {column!r}: {cell!r} is not an integer") from None
+
+
+def _parse_csv_record(record: dict[str, str], node: Any) -> tuple[Any, ...]:
+    epoch = _int_cell(record["epoch"], "epoch")
+    sample = _int_cell(record["sample"], "sample")
+    kind = record["kind"]
+    if record["record"] == "message":
+        if kind not in _KIND_CODE:
+            raise ValueError(f"unknown message kind {kind!r}")
+        if record["old"] != "":
+            raise ValueError("a message row has an empty 'old' column")
+        cell = record["value"]
+        if cell.startswith("["):
+            try:
+                vector = json.loads(cell)
+            except ValueError:
+                raise ValueError(f"column 'value': unreadable list {cell!r}") from None
+            if not isinstance(vector, list) or not all(_is_scalar(x) for x in vector):
+                raise ValueError(f"column 'value': {cell!r} is not a list of numbers")
+            value: Value = np.array(vector, dtype=np.float64)
+        else:
+            value = _float_cell(cell, "value")
+        return (
+            epoch,
+            sample,
+            kind,
+            node(record["source"]),
+            node(record["destination"]),
+            _float_cell(record["sent_at"], "sent_at"),
+            _float_cell(record["received_at"], "received_at"),
+            value,
+        )
+    if record["record"] == "update":
+        if kind != "update":
+            raise ValueError(f"an update row has kind 'update', not {kind!r}")
+        time = _float_cell(record["sent_at"], "sent_at")
+        if record["received_at"] != record["sent_at"]:
+            raise ValueError("an update row has sent_at == received_at")
+        source = None if record["source"] == "" else node(record["source"])
+        return (
+            epoch,
+            sample,
+            node(record["destination"]),
+            source,
+            _float_cell(record["old"], "old"),
+            _float_cell(record["value"], "value"),
+            time,
+        )
+    raise ValueError(
+        f"column 'record' is 'message' or 'update', not {record['record']!r}"
+    )
+
+
+def _parse_jsonl_header(obj: Any) -> list[Hashable]:
+    if not isinstance(obj, dict) or obj.get("format") != _JSONL_FORMAT:
+        raise ValueError(
+            f'expected the header {{"format": "{_JSONL_FORMAT}", "nodes": [...]}}'
+        )
+    if obj.get("version") != _JSONL_VERSION:
+        raise ValueError(f"unsupported version {obj.get('version')!r}")
+    nodes = obj.get("nodes")
+    if not isinstance(nodes, list) or not all(
+        isinstance(n, (int, str)) and not isinstance(n, bool) for n in nodes
+    ):
+        raise ValueError("'nodes' must be a list of ints and strs")
+    return nodes
+
+
+def _json_int(obj: dict, key: str) -> int:
+    x = obj[key]
+    if not isinstance(x, int) or isinstance(x, bool):
+        raise ValueError(f"{key!r} must be an integer, not {x!r}")
+    return x
+
+
+def _json_float(obj: dict, key: str) -> float:
+    x = obj[key]
+    if not _is_scalar(x):
+        raise ValueError(f"{key!r} must be a number, not {x!r}")
+    return float(x)
+
+
+def _json_node(obj: dict, key: str, known: set, optional: bool = False) -> Hashable:
+    x = obj[key]
+    if x is None and optional:
+        return None
+    if isinstance(x, (list, dict)) or x not in known:
+        raise ValueError(f"{key!r}: unknown node {x!r}")
+    return x
+
+
+def _parse_jsonl_record(obj: Any, known: set) -> tuple[Any, ...]:
+    if not isinstance(obj, dict):
+        raise ValueError("expected a JSON object")
+    record = obj.get("record")
+    if record == "message":
+        kind = obj["kind"]
+        if kind not in _KIND_CODE:
+            raise ValueError(f"unknown message kind {kind!r}")
+        x = obj["value"]
+        if isinstance(x, list):
+            if not all(_is_scalar(v) for v in x):
+                raise ValueError(f"'value' must be a list of numbers, not {x!r}")
+            value: Value = np.array(x, dtype=np.float64)
+        else:
+            value = _json_float(obj, "value")
+        return (
+            _json_int(obj, "epoch"),
+            _json_int(obj, "sample"),
+            kind,
+            _json_node(obj, "source", known),
+            _json_node(obj, "destination", known),
+            _json_float(obj, "sent_at"),
+            _json_float(obj, "received_at"),
+            value,
+        )
+    if record == "update":
+        return (
+            _json_int(obj, "epoch"),
+            _json_int(obj, "sample"),
+            _json_node(obj, "neuron", known),
+            _json_node(obj, "source", known, optional=True),
+            _json_float(obj, "old"),
+            _json_float(obj, "new"),
+            _json_float(obj, "time"),
+        )
+    raise ValueError(f"'record' must be 'message' or 'update', not {record!r}")

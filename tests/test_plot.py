@@ -1,0 +1,382 @@
+"""Tests of neurosim.plot: every figure renders headless and shows what it says."""
+
+from __future__ import annotations
+
+import ast
+import itertools
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import networkx as nx
+import numpy as np
+import pytest
+from matplotlib.patches import FancyArrowPatch
+from PIL import Image
+
+from neurosim import plot
+from neurosim.errors import DataError
+from neurosim.plot import ARRIVALS_GID, BIAS_GID, MESSAGE_GID, VALUE_GID, WEIGHT_GID
+from neurosim.trace import Trace
+
+# The worked example of background.md (seed 000).
+WORKED_WEIGHTS = {
+    ("i1", "h1"): 1.5,
+    ("i1", "h2"): 2.0,
+    ("i2", "h1"): 2.0,
+    ("i2", "h2"): 2.5,
+    ("h1", "o1"): 1.2,
+    ("h1", "o2"): 2.5,
+    ("h2", "o1"): 0.5,
+    ("h2", "o2"): 1.0,
+}
+
+
+def layered_graph(sizes, seed=0, weights=None) -> nx.DiGraph:
+    rng = np.random.default_rng(seed)
+    if weights is not None:
+        G = nx.DiGraph()
+        G.add_nodes_from(dict.fromkeys(n for edge in weights for n in edge))
+        for (u, v), w in weights.items():
+            G.add_edge(u, v, weight=w)
+        return G
+    layers, first = [], 0
+    for n in sizes:
+        layers.append(list(range(first, first + n)))
+        first += n
+    G = nx.DiGraph()
+    G.add_nodes_from(n for layer in layers for n in layer)
+    for a, b in itertools.pairwise(layers):
+        for u in a:
+            for v in b:
+                G.add_edge(u, v, weight=float(rng.normal()))
+    return G
+
+
+def fake_trace(G: nx.DiGraph, iterations=1, seed=0) -> Trace:
+    """Rows laid out as the engine records them, all delays 1.
+
+    Forward on layer k -> k+1 sent at k, received at k+1; backward from the
+    outputs down to the first hidden layer; each neuron updates when its
+    deltas have arrived. Values are arbitrary numbers.
+    """
+    rng = np.random.default_rng(seed)
+    layers = [
+        sorted(layer, key=list(G.nodes).index)
+        for layer in nx.topological_generations(G)
+    ]
+    depth = {n: k for k, layer in enumerate(layers) for n in layer}
+    last = len(layers) - 1
+    w = {(u, v): d["weight"] for u, v, d in G.edges(data=True)}
+    messages, updates = [], []
+    t0 = 0.0
+    for k in range(iterations):
+        for u, v in G.edges:
+            d = depth[u]
+            messages.append(
+                (0, k, "forward", u, v, t0 + d, t0 + d + 1, float(rng.normal()))
+            )
+            if d > 0:
+                sent = t0 + last + (last - depth[v])
+                messages.append(
+                    (0, k, "backward", v, u, sent, sent + 1, float(rng.normal()))
+                )
+        for u, v in G.edges:
+            time = t0 + last + (last - depth[v])
+            new = w[u, v] - 0.1 * float(rng.normal())
+            updates.append((0, k, v, u, w[u, v], new, time))
+            w[u, v] = new
+        t0 += 2 * last
+    return Trace.from_rows(messages, updates, list(G.nodes))
+
+
+@pytest.fixture
+def worked():
+    G = layered_graph(None, weights=WORKED_WEIGHTS)
+    return fake_trace(G, iterations=3), G
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def arrows(ax) -> list[FancyArrowPatch]:
+    return [p for p in ax.patches if p.get_gid() == MESSAGE_GID]
+
+
+def texts(ax, gid) -> list[str]:
+    return [t.get_text() for t in ax.texts if t.get_gid() == gid]
+
+
+def saved_png(figure, path: Path) -> tuple[int, int]:
+    figure.savefig(path, dpi=80)
+    assert path.stat().st_size > 1000
+    with Image.open(path) as image:
+        return image.size
+
+
+# ----------------------------------------------------------------------
+# timeline
+
+
+def test_timeline_worked_example(worked, tmp_path):
+    trace, _ = worked
+    ax = plot.timeline(trace)
+    first = trace.filter(epoch=0, sample=0)
+    assert len(arrows(ax)) == len(first) == 12
+    assert len(texts(ax, VALUE_GID)) == 12  # small: values written
+    assert ax.get_title() == "Messages of epoch 0, sample 0"
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["i1", "i2", "h1", "h2", "o1", "o2"]  # inputs at the top
+    assert ax.get_ylim()[0] > ax.get_ylim()[1]
+    width, height = saved_png(ax.figure, tmp_path / "timeline.png")
+    assert width > 400
+    assert height > 200
+
+
+def test_timeline_arrows_go_from_sender_to_receiver(worked):
+    trace, _ = worked
+    ax = plot.timeline(trace, values=False)
+    assert texts(ax, VALUE_GID) == []
+    lanes = {"i1": 0, "i2": 1, "h1": 2, "h2": 3, "o1": 4, "o2": 5}
+    first = trace.filter(epoch=0, sample=0)
+    # get_path() is in data coordinates; the arrow starts at the sender.
+    drawn = sorted(
+        (tuple(np.round(a.get_path().vertices[0], 6)), a.get_edgecolor())
+        for a in arrows(ax)
+    )
+    expected = sorted(
+        ((t0, lanes[u]), plt.matplotlib.colors.to_rgba(plot.COLORS[kind]))
+        for u, t0, kind in zip(first.source, first.sent_at, first.kind, strict=True)
+    )
+    assert drawn == expected
+
+
+def test_timeline_selection(worked):
+    trace, _ = worked
+    ax = plot.timeline(trace, sample=[1, 2])
+    assert len(arrows(ax)) == 24
+    assert len(texts(ax, VALUE_GID)) == 24  # at most 40: values written
+    assert "samples 1–2" in ax.get_title()
+    _, ax = plt.subplots()
+    assert plot.timeline(trace, epoch=0, sample=2, ax=ax) is ax
+    assert len(arrows(ax)) == 12
+
+
+def test_timeline_values_only_on_small_selections():
+    trace = fake_trace(layered_graph([4, 5, 3]))
+    ax = plot.timeline(trace)
+    assert len(arrows(ax)) == len(trace) == 20 + 15 + 15
+    assert texts(ax, VALUE_GID) == []
+    ax = plot.timeline(trace, values=True)
+    assert len(texts(ax, VALUE_GID)) == 50
+
+
+def test_timeline_from_reloaded_csv(worked, tmp_path):
+    trace, _ = worked
+    trace.to_csv(tmp_path / "trace.csv")
+    ax = plot.timeline(Trace.read_csv(tmp_path / "trace.csv"), sample=1)
+    assert len(arrows(ax)) == 12
+    saved_png(ax.figure, tmp_path / "reloaded.png")
+
+
+def test_timeline_aggregates_large_traces(tmp_path):
+    trace = fake_trace(layered_graph([40, 40, 10]))
+    assert len(trace) > 2000
+    ax = plot.timeline(trace)
+    assert arrows(ax) == []
+    assert "aggregated" in ax.get_title()
+    assert any(c.get_gid() == ARRIVALS_GID for c in ax.collections)
+    # Lanes are labelled per layer.
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "input\n(40)",
+        "hidden\n(40)",
+        "output\n(10)",
+    ]
+    saved_png(ax.figure, tmp_path / "aggregated.png")
+
+
+def test_timeline_aggregates_many_lanes():
+    trace = fake_trace(layered_graph([70, 1]))  # 70 messages, 71 lanes
+    ax = plot.timeline(trace)
+    assert arrows(ax) == []
+    assert "aggregated" in ax.get_title()
+
+
+def test_timeline_empty_trace():
+    ax = plot.timeline(Trace.from_rows([], [], ["a", "b"]))
+    assert arrows(ax) == []
+
+
+# ----------------------------------------------------------------------
+# network
+
+
+def test_network_writes_each_weight(worked, tmp_path):
+    _, G = worked
+    ax = plot.network(G, title="worked example")
+    labels = texts(ax, WEIGHT_GID)
+    assert len(labels) == G.number_of_edges() == 8
+    assert sorted(labels) == sorted(plot._fmt(w) for w in WORKED_WEIGHTS.values())
+    assert ax.get_title() == "worked example"
+    saved_png(ax.figure, tmp_path / "network.png")
+
+
+def test_network_writes_biases_when_some_are_not_zero(worked):
+    _, G = worked
+    assert texts(plot.network(G), BIAS_GID) == []  # all zero: nothing written
+    G = G.copy()
+    G.nodes["o2"]["bias"] = -0.25
+    labels = texts(plot.network(G), BIAS_GID)
+    assert sorted(labels) == ["b = 0"] * 3 + ["b = −0.25"]
+
+
+def test_network_hides_weights_on_large_nets(tmp_path):
+    G = layered_graph([5, 5, 5])
+    ax = plot.network(G)
+    assert texts(ax, WEIGHT_GID) == []
+    ax = plot.network(G, show_weights=True, colorbar=False)
+    assert len(texts(ax, WEIGHT_GID)) == 50
+    big = plot.network(layered_graph([30, 30, 30]))
+    saved_png(big.figure, tmp_path / "big.png")
+
+
+def test_network_accepts_to_graph(worked):
+    _, G = worked
+
+    class Net:
+        def to_graph(self):
+            return G
+
+    ax = plot.network(Net())
+    assert len(texts(ax, WEIGHT_GID)) == 8
+    with pytest.raises(TypeError, match="to_graph"):
+        plot.network(object())
+    with pytest.raises(DataError, match="cycle"):
+        plot.network(nx.DiGraph([(0, 1, {"weight": 1.0}), (1, 0, {"weight": 1.0})]))
+
+
+def test_network_change_shares_the_colour_scale(worked, tmp_path):
+    _, before = worked
+    after = before.copy()
+    after["h1"]["o1"]["weight"] = -6.0
+    figure = plot.network_change(before, after)
+    left, right = figure.axes[:2]
+    assert left.get_title() == "before training"
+    assert right.get_title() == "after training"
+    # The same weight has the same colour in both panels.
+    same = [e for e in before.edges if e != ("h1", "o1")]
+    i = list(before.edges).index(same[0])
+    colors = [ax.collections[0].get_colors()[i] for ax in (left, right)]
+    np.testing.assert_allclose(colors[0], colors[1])
+    assert "−6" in texts(right, WEIGHT_GID)
+    width, height = saved_png(figure, tmp_path / "change.png")
+    assert width > 2 * height
+
+
+# ----------------------------------------------------------------------
+# loss
+
+
+def test_loss_log_scale_and_epochs(tmp_path):
+    values = np.geomspace(100, 0.01, 12)
+    ax = plot.loss(values, samples_per_epoch=4)
+    assert ax.get_yscale() == "log"
+    assert ax.get_xlabel() == "epoch"
+    _, means = ax.get_lines()
+    np.testing.assert_allclose(means.get_ydata(), values.reshape(3, 4).mean(axis=1))
+    saved_png(ax.figure, tmp_path / "loss.png")
+
+
+def test_loss_linear_and_history():
+    class History:
+        def __init__(self):
+            self.loss = [1.0, 0.8, 0.9, 0.5]
+            self.samples_per_epoch = 2
+
+    ax = plot.loss(History())
+    assert ax.get_yscale() == "linear"
+    assert ax.get_xlabel() == "epoch"
+    ax = plot.loss(np.ones((3, 2)))  # epochs x samples
+    assert len(ax.get_lines()) == 2
+    ax = plot.loss([3.0, 2.0, 1.0])
+    assert ax.get_xlabel() == "iteration"
+
+
+def test_loss_divergence():
+    ax = plot.loss([114.7, 1e3, 1e6, float("inf"), float("nan")])
+    assert "diverged" in ax.get_title()
+    assert ax.get_yscale() == "log"
+    with pytest.raises(DataError):
+        plot.loss(np.ones((2, 2, 2)))
+
+
+# ----------------------------------------------------------------------
+# animation
+
+
+def gif_frames(path: Path) -> tuple[int, tuple[int, int]]:
+    with Image.open(path) as image:
+        return image.n_frames, image.size
+
+
+def test_animate_worked_example(worked, tmp_path):
+    trace, G = worked
+    path = plot.animate(trace, G, tmp_path / "iteration.gif", fps=6)
+    assert path == tmp_path / "iteration.gif"
+    frames, size = gif_frames(path)
+    assert frames > 10
+    assert size == (800, 450)
+
+
+def test_animate_without_graph_from_csv(worked, tmp_path):
+    trace, _ = worked
+    trace.to_csv(tmp_path / "trace.csv")
+    reloaded = Trace.read_csv(tmp_path / "trace.csv")
+    path = plot.animate(reloaded, None, tmp_path / "a.gif", sample=2, frames=5, dpi=50)
+    frames, size = gif_frames(path)
+    assert frames > 1
+    assert size == (400, 225)
+
+
+def test_animate_unknown_iteration(worked, tmp_path):
+    trace, G = worked
+    with pytest.raises(DataError, match="no iteration"):
+        plot.animate(trace, G, tmp_path / "a.gif", epoch=5)
+
+
+def test_starting_weights_come_from_the_trace(worked):
+    trace, G = worked
+    weights = plot._weights_of(G)
+    # A graph after training gives the same start as the graph before.
+    assert plot._starting_weights(trace, weights, 0, 0) == weights
+    second = plot._starting_weights(trace, weights, 0, 1)
+    first_updates = trace.filter(sample=0).updates
+    for u, v, new in zip(
+        first_updates.source, first_updates.neuron, first_updates.new, strict=True
+    ):
+        assert second[u, v] == new
+    trained = {e: 99.0 for e in weights}
+    assert plot._starting_weights(trace, trained, 0, 0) == weights
+
+
+# ----------------------------------------------------------------------
+# layering
+
+
+def test_plot_never_imports_the_engine():
+    tree = ast.parse(Path(plot.__file__).read_text())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add(node.module or "")
+    forbidden = {"trio", "neurosim.network", "neurosim.simulation", "neurosim.neuron"}
+    assert not {name for name in imported if name.split(".")[0] == "trio"}
+    assert not imported & forbidden
+    assert {name for name in imported if name.startswith("neurosim")} <= {
+        "neurosim.trace",
+        "neurosim.errors",
+    }
