@@ -31,6 +31,7 @@ from collections.abc import Hashable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+import matplotlib
 import networkx as nx
 import numpy as np
 from matplotlib.animation import AbstractMovieWriter
@@ -324,6 +325,46 @@ def timeline(
     return ax
 
 
+def _label_positions(
+    trace: Trace, y0: NDArray[np.intp], y1: NDArray[np.intp]
+) -> NDArray[np.float64]:
+    """How far along its arrow each value label goes (0 = the sender).
+
+    Greedy: each label takes the first of a few positions along its arrow
+    (nearest a third of the way first) that keeps clear of the labels placed
+    before it, by about a label's width in time or half a lane vertically.
+    """
+    sent = np.asarray(trace.sent_at, dtype=float)
+    received = np.asarray(trace.received_at, dtype=float)
+    span = max(float(received.max() - sent.min()), 1e-12) if len(trace) else 1.0
+    candidates = sorted(np.linspace(0.12, 0.88, 20), key=lambda f: abs(f - 1 / 3))
+    placed: list[tuple[float, float]] = []
+    along = np.full(len(trace), 1 / 3)
+    order = np.lexsort((y1, y0, sent))
+    for k in order:
+        best, best_gap = candidates[0], -1.0
+        for f in candidates:
+            x = (sent[k] + (received[k] - sent[k]) * f) / span
+            y = y0[k] + (y1[k] - y0[k]) * f
+            gap = min(
+                (max(abs(x - px) / 0.075, abs(y - py) / 0.45) for px, py in placed),
+                default=np.inf,
+            )
+            if gap >= 1.0:
+                best = f
+                break
+            if gap > best_gap:
+                best, best_gap = f, gap
+        along[k] = best
+        placed.append(
+            (
+                (sent[k] + (received[k] - sent[k]) * best) / span,
+                y0[k] + (y1[k] - y0[k]) * best,
+            )
+        )
+    return along
+
+
 def _draw_arrows(
     ax: Axes, trace: Trace, lane_of: NDArray[np.intp], show_values: bool
 ) -> None:
@@ -332,6 +373,7 @@ def _draw_arrows(
     # Many arrows: thinner, lighter, smaller heads, so that bundles stay
     # readable as bundles.
     density = min(1.0, math.sqrt(60 / max(len(trace), 1)))
+    along = _label_positions(trace, y0, y1)
     for k in range(len(trace)):
         kind = trace.kind[k]
         color = COLORS[kind]
@@ -351,11 +393,9 @@ def _draw_arrows(
         )
         ax.add_patch(arrow)
         if show_values:
-            # A third of the way along: there the arrows of a fully connected
-            # pair of layers are evenly spaced (at half way two of them cross).
             ax.text(
-                x0 + (x1 - x0) / 3,
-                y0[k] + (y1[k] - y0[k]) / 3,
+                x0 + (x1 - x0) * along[k],
+                y0[k] + (y1[k] - y0[k]) * along[k],
                 _fmt_value(trace.value[k]),
                 fontsize=8,
                 color=color,
@@ -905,6 +945,8 @@ def loss(
     *,
     samples_per_epoch: int | None = None,
     ax: Axes | None = None,
+    label: str | None = None,
+    color: str | None = None,
 ) -> Axes:
     """Plot the training loss per iteration and its mean per epoch.
 
@@ -918,7 +960,13 @@ def loss(
         Iterations per epoch; with it the x axis counts epochs and the epoch
         means are drawn as markers.
     ax : matplotlib Axes, optional
-        Where to draw; a new figure otherwise.
+        Where to draw; a new figure otherwise. Several runs can share one
+        Axes: call once per run with its `label`.
+    label : str, optional
+        The run's name in the legend (its epoch means carry it).
+    color : str, optional
+        The run's colour; by default the next one of the Axes' cycle when a
+        `label` is given.
 
     Returns
     -------
@@ -950,7 +998,13 @@ def loss(
     ax = _new_axes(ax, (7.0, 3.8))
     finite = np.isfinite(values)
     shown = np.where(finite, values, np.nan)
+    if label is not None and color is None:  # the next colour of the cycle
+        cycle = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
+        runs = [line for line in ax.get_lines() if not line.get_label().startswith("_")]
+        color = cycle[len(runs) % len(cycle)]
     line_color, mean_color = "#7aa6c2", COLORS["forward"]
+    if color is not None:
+        line_color = mean_color = color
 
     if samples_per_epoch:
         per = int(samples_per_epoch)
@@ -958,8 +1012,14 @@ def loss(
         x = (np.arange(len(values)) // per) + (
             (np.arange(len(values)) % per) + 0.5
         ) / per
-        if per > 1:
-            ax.plot(x, shown, color=line_color, linewidth=0.8, label="per sample")
+        if per > 1 and label is None:  # overlaid runs show their epoch means only
+            ax.plot(
+                x,
+                shown,
+                color=line_color,
+                linewidth=0.8,
+                label="per sample",
+            )
         means = np.array(
             [
                 np.nanmean(shown[e * per : (e + 1) * per])
@@ -975,14 +1035,22 @@ def loss(
             linewidth=2.0,
             marker="o",
             markersize=4 if epochs <= 60 else 0,
-            label="epoch mean",
+            label="epoch mean" if label is None else label,
         )
         ax.set_xlabel("epoch")
         ax.set_xlim(0, epochs)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(frameon=False, fontsize=9)
     else:
-        ax.plot(np.arange(1, len(values) + 1), shown, color=mean_color, linewidth=1.2)
+        ax.plot(
+            np.arange(1, len(values) + 1),
+            shown,
+            color=mean_color,
+            linewidth=1.2,
+            label=label,
+        )
+        if label is not None:
+            ax.legend(frameon=False, fontsize=9)
         ax.set_xlabel("iteration")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 

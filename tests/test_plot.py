@@ -380,3 +380,41 @@ def test_plot_never_imports_the_engine():
         "neurosim.trace",
         "neurosim.errors",
     }
+
+
+def test_loss_overlays_labelled_runs_in_distinct_colours():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    plot.loss(np.linspace(1.0, 0.1, 6), samples_per_epoch=2, ax=ax, label="sgd")
+    plot.loss(np.linspace(1.0, 0.5, 6), samples_per_epoch=2, ax=ax, label="adam")
+    labelled = [line for line in ax.get_lines() if not line.get_label().startswith("_")]
+    assert [line.get_label() for line in labelled] == ["sgd", "adam"]
+    assert labelled[0].get_color() != labelled[1].get_color()
+    plt.close(fig)
+
+
+def test_timeline_value_labels_do_not_overlap():
+    import matplotlib.pyplot as plt
+
+    import neurosim
+    from neurosim.examples import article_network
+
+    rng = np.random.default_rng(0)
+    X, Z = rng.uniform(-1, 1, (1, 2)), rng.uniform(0, 1, (1, 1))
+    trace = neurosim.Network(article_network()).train(X, Z, record=True).trace
+    ax = plot.timeline(trace)
+    ax.figure.canvas.draw()
+    renderer = ax.figure.canvas.get_renderer()
+    boxes = [
+        t.get_window_extent(renderer) for t in ax.texts if t.get_gid() == plot.VALUE_GID
+    ]
+    assert len(boxes) == len(trace)
+    overlaps = [
+        (i, j)
+        for i in range(len(boxes))
+        for j in range(i)
+        if boxes[i].overlaps(boxes[j])
+    ]
+    assert len(overlaps) <= 1, overlaps  # crossing bundles may touch once at most
+    plt.close(ax.figure)
