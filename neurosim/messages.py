@@ -55,30 +55,32 @@ Message = tuple[int, int, Any, float]
 
 
 class Link(NamedTuple):
-    """One end of a connection, as held by the sending neuron.
+    """One connection, as its sender sees it: where a message goes.
+
+    Links are fixed for a network and a learning rule; each run gives the
+    senders a table ``sends`` of the inboxes' ``send_nowait``, indexed by
+    node.
 
     Attributes
     ----------
-    send : callable
-        ``send_nowait`` of a clone of the receiver's inbox.
+    destination : int
+        The receiver's index in the network's node order.
     port : int
         The sender's slot at the receiver.
     delay : float
         Virtual time the message takes on this connection.
-    destination : int
-        The receiver's index in the network's node order (for the trace).
     """
 
-    send: Callable[[Message], None]
+    destination: int
     port: int
     delay: float
-    destination: int
 
 
 Recorder = Callable[[tuple], None]
 
 
 def post(
+    sends: Sequence[Callable[[Message], None]],
     links: Sequence[Link],
     kind: int,
     sent_at: float,
@@ -93,13 +95,14 @@ def post(
     message's destination and delay, so a recorded message costs nothing
     more per link.
     """
-    for send, port, delay, _ in links:
-        send((kind, port, value, sent_at + delay))
+    for destination, port, delay in links:
+        sends[destination]((kind, port, value, sent_at + delay))
     if record is not None:
         record((*label, kind, sent_at, links, value, False))
 
 
 def post_each(
+    sends: Sequence[Callable[[Message], None]],
     links: Sequence[Link],
     kind: int,
     sent_at: float,
@@ -111,7 +114,7 @@ def post_each(
 
     Recorded as ``(*label, kind, sent_at, links, values, True)`` (see :func:`post`).
     """
-    for (send, port, delay, _), value in zip(links, values, strict=True):
-        send((kind, port, value, sent_at + delay))
+    for (destination, port, delay), value in zip(links, values, strict=True):
+        sends[destination]((kind, port, value, sent_at + delay))
     if record is not None:
         record((*label, kind, sent_at, links, values, True))

@@ -46,17 +46,6 @@ class NeuronState:
     activation: Any
     params: Array
     optimizer_state: object = None
-    # Input and δ buffers by shape, kept between runs: fresh memory is slow
-    # to touch the first time, and a batch of signals needs a lot of it.
-    buffers: dict = field(default_factory=dict, repr=False)
-
-    def buffers_for(self, n_in: int, n_back: int, size: int) -> tuple[Array, Array]:
-        key = (n_in, n_back, size)
-        if key not in self.buffers:
-            if len(self.buffers) >= 4:
-                self.buffers.clear()
-            self.buffers[key] = (np.empty((n_in, size)), np.zeros((n_back, size)))
-        return self.buffers[key]
 
     @property
     def weights(self) -> Array:
@@ -69,13 +58,14 @@ class NeuronState:
 
 @dataclass(eq=False)
 class Run:
-    """What every task of one simulation shares: the schedule and the mode.
+    """What every task of one simulation shares: the schedule, the mode, the inboxes.
 
     ``sizes[k]`` is the number of samples in iteration ``k`` and ``labels[k]``
     its ``(epoch, sample)``. ``batched`` says whether values travel as arrays
     (mini-batch) or floats (online). ``optimizer`` is ``None`` for a forward
-    only run (``predict``). ``messages`` and ``updates`` are the recorders'
-    ``list.append`` (or ``None``).
+    only run (``predict``). ``sends[i]`` is the ``send_nowait`` of node
+    ``i``'s inbox and ``report`` the driver's. ``messages`` and ``updates``
+    are the recorders' ``list.append`` (or ``None``).
     """
 
     sizes: Sequence[int]
@@ -83,50 +73,70 @@ class Run:
     batched: bool
     optimizer: Any = None
     rule: Any = None
+    sends: Sequence[Any] = ()
+    report: Any = None
     messages: Any = None
     updates: Any = None
+
+    workspace: Array = field(default_factory=lambda: np.empty(0), repr=False)
 
     @property
     def training(self) -> bool:
         return self.optimizer is not None
 
+    def rows(self, values: Sequence[Any], size: int) -> Array:
+        """`values` (floats, or arrays of `size`) as the rows of a matrix.
 
-@dataclass(eq=False)
+        The matrix lives in one workspace that all the run's neurons share:
+        each fills it and uses it without awaiting in between (trio switches
+        tasks only at an ``await``), so it stays hot in the cache instead of
+        every neuron keeping a cold copy of all its inputs.
+        """
+        need = len(values) * size
+        if self.workspace.size < need:
+            self.workspace = np.empty(need)
+        matrix = self.workspace[:need].reshape(len(values), size)
+        if self.batched:
+            np.concatenate(values, out=self.workspace[:need])
+        else:
+            matrix[:, 0] = values
+        return matrix
+
+
+@dataclass(frozen=True, eq=False)
 class Wiring:
-    """A neuron's connections for one simulation.
+    """A node's connections, fixed for a network and a learning rule.
 
     ``forward`` and ``backward`` are the links it sends on; ``n_forward`` and
-    ``n_backward`` how many messages of each kind it receives per iteration;
-    ``coefficients`` the rule's coefficient for each backward link (an index
-    into the neuron's weights, or a fixed float); ``report`` the
-    ``send_nowait`` of the driver's inbox.
+    ``n_backward`` how many messages of each kind it receives per iteration.
+    The coefficient of each backward link is the weight of one of its
+    incoming connections (``weight_index`` into its weights) or a fixed
+    number (``fixed``), as the rule says.
     """
 
     index: int
-    inbox: trio.MemoryReceiveChannel
-    report: Any
-    forward: list[Link]
-    backward: list[Link] = field(default_factory=list)
+    forward: tuple[Link, ...]
+    backward: tuple[Link, ...] = ()
     n_forward: int = 0
     n_backward: int = 0
     is_output: bool = False
-    weight_index: Array | None = None  # coefficients taken from the weights
-    fixed: Array | None = None  # or fixed coefficients
+    weight_index: Array | None = None
+    fixed: Array | None = None
 
 
-async def run_input(wiring: Wiring, run: Run) -> None:
+async def run_input(wiring: Wiring, inbox: trio.MemoryReceiveChannel, run: Run) -> None:
     """An input node: each iteration, pass the driver's value on."""
-    me = wiring.index
-    record = run.messages
-    receive = wiring.inbox.receive
+    me, sends, record = wiring.index, run.sends, run.messages
     for k in range(len(run.labels)):
-        kind, _, value, t = await receive()
+        kind, _, value, t = await inbox.receive()
         assert kind == INPUT, kind
-        post(wiring.forward, FORWARD, t, value, record, (k, me))
-        wiring.report((me, t, None, None))
+        post(sends, wiring.forward, FORWARD, t, value, record, (k, me))
+        run.report((me, t, None, None))
 
 
-async def run_neuron(state: NeuronState, wiring: Wiring, run: Run) -> None:
+async def run_neuron(
+    state: NeuronState, wiring: Wiring, inbox: trio.MemoryReceiveChannel, run: Run
+) -> None:
     """A non-input neuron, for every iteration of `run` (see module docstring)."""
     me = wiring.index
     f = state.activation.function
@@ -137,20 +147,17 @@ async def run_neuron(state: NeuronState, wiring: Wiring, run: Run) -> None:
     training, batched = run.training, run.batched
     signal_back = run.rule.backward_signal if training else None
     signal_update = run.rule.update_signal if training else None
-    receive_nowait = wiring.inbox.receive_nowait
-    receive = wiring.inbox.receive
+    receive_nowait = inbox.receive_nowait
+    receive = inbox.receive
     record, record_update = run.messages, run.updates
-    report = wiring.report
-    # Values are filed by port into lists (cheapest per message), then copied
-    # into the neuron's own buffers once per iteration.
+    sends, report = run.sends, run.report
+    # Values are filed by port into lists (cheapest per message); the
+    # neuron reads them as matrices, in port order, through ``run.rows``.
     xs: list = [0.0] * n_in
     ds: list = [0.0] * n_back
-    x = d = np.empty((0, 0))
     target = None
     with np.errstate(all="ignore"):  # non-finite values are reported, not warned
         for k, size in enumerate(run.sizes):
-            if x.shape[1] != size:
-                x, d = state.buffers_for(n_in, n_back, size)
             # -- forward: a signal from every predecessor, filed by port
             pending, back_pending = n_in, n_back
             t_in = t_back = 0.0
@@ -172,16 +179,14 @@ async def run_neuron(state: NeuronState, wiring: Wiring, run: Run) -> None:
                 else:
                     assert kind == TARGET, kind
                     target = value
-            if batched:
-                np.stack(xs, out=x)
-            else:
-                x[:, 0] = xs
-            e = w @ x + params[-1]
+            e = w @ run.rows(xs, size)
+            e += params[-1]  # in place: fewer fresh arrays per iteration
             y = f(e)
             problem = None
             if not (np.isfinite(e).all() and np.isfinite(y).all()):
                 problem = "output"
             post(
+                sends,
                 wiring.forward,
                 FORWARD,
                 t_in,
@@ -204,15 +209,16 @@ async def run_neuron(state: NeuronState, wiring: Wiring, run: Run) -> None:
                     t_back = at
                 back_pending -= 1
             t = t_back if t_back > t_in else t_in
-            if batched:  # a batch's δ message is (coefficient, g): file the product
-                for port, (c, g_in) in enumerate(ds):
-                    np.multiply(g_in, c, out=d[port])
+            if not n_back:
+                delta = np.zeros(size)
+            elif batched:  # δ messages are (coefficient, g): Σ c·g in port order
+                g_in = run.rows([g_k for _, g_k in ds], size)
+                delta = np.array([c for c, _ in ds]) @ g_in
             else:
-                d[:, 0] = ds
-            delta = d.sum(axis=0) if n_back else np.zeros(size)
+                delta = run.rows(ds, 1).sum(axis=0)
             if wiring.is_output:
                 delta = (target - y) + delta
-            g = delta * fprime(e, y)
+            g = fprime(e, y) * delta
             if wiring.backward:
                 coefficients = (
                     w[wiring.weight_index]
@@ -224,11 +230,11 @@ async def run_neuron(state: NeuronState, wiring: Wiring, run: Run) -> None:
                     values = [(c, s) for c in coefficients.tolist()]
                 else:
                     values = (coefficients * s[0]).tolist()
-                post_each(wiring.backward, BACKWARD, t, values, record, (k, me))
+                post_each(sends, wiring.backward, BACKWARD, t, values, record, (k, me))
             # -- update: the gradient of the batch-mean loss, through the optimizer
             u = signal_update(delta, g)
             grad = np.empty(n_in + 1)
-            np.matmul(x, u, out=grad[:-1])
+            np.matmul(run.rows(xs, size), u, out=grad[:-1])
             grad[-1] = u.sum()
             grad /= -size
             old = params.copy() if record_update is not None else None

@@ -25,7 +25,7 @@ from neurosim.graph import Topology
 from neurosim.messages import INPUT, TARGET, Link
 from neurosim.neuron import NeuronState, Run, Wiring, run_input, run_neuron
 
-__all__ = ["Result", "simulate"]
+__all__ = ["Result", "simulate", "wire"]
 
 Array = NDArray[np.float64]
 
@@ -38,84 +38,87 @@ class Result:
     ends: Array  # virtual time at which each iteration finished
     messages: list | None
     updates: list | None
+    workspace: Array | None = None  # scratch memory, for the next run
 
 
-def _wire(topology: Topology, senders: list, run: Run, report: trio.MemorySendChannel):
-    """Build every node's links: forward along the edges, back along the rule.
+def wire(topology: Topology, rule=None) -> list[Wiring]:
+    """Every node's links: forward along the edges, back along the rule's routes.
 
-    A link holds its receiver's ``send_nowait``: connections into a neuron
-    share its one inbox. (Cloning the send end per connection would cost
-    about 7 µs each, a fifth of a second per call on a 100-100-100 network,
-    and buys nothing here: every task runs a known number of iterations, and
-    :func:`simulate` checks at the end that no message was left unread.)
+    The result depends only on the network and the rule, so a
+    :class:`~neurosim.Network` computes it once and reuses it for every run;
+    a run only opens the inboxes. Without a `rule`, the nodes send forward
+    only (``predict``).
+
+    Raises
+    ------
+    ValueError
+        If the rule routes an error to a node that is not a non-input neuron,
+        or uses the weight of a connection that does not exist.
     """
     nodes = topology.nodes
     rank = {v: i for i, v in enumerate(nodes)}
-    sends = [sender.send_nowait for sender in senders]
-
-    def link(receiver: Hashable, port: int, delay: float) -> Link:
-        j = rank[receiver]
-        return Link(sends[j], port, delay, j)
-
-    wirings = []
-    for i, v in enumerate(nodes):
-        forward = [
-            link(s, topology.predecessors[s].index(v), topology.delays[v, s])
+    port = {v: {u: i for i, u in enumerate(topology.predecessors[v])} for v in nodes}
+    forward = {
+        v: tuple(
+            Link(rank[s], port[s][v], topology.delays[v, s])
             for s in topology.successors[v]
-        ]
-        wirings.append(
-            Wiring(
-                index=i,
-                inbox=None,
-                report=report.send_nowait,
-                forward=forward,
-                n_forward=len(topology.predecessors[v]),
-                is_output=v in topology.outputs,
-            )
         )
-    if not run.training:
-        return wirings
+        for v in nodes
+    }
+    outputs = set(topology.outputs)
+    shape = {
+        v: {
+            "index": rank[v],
+            "forward": forward[v],
+            "n_forward": len(topology.predecessors[v]),
+            "is_output": v in outputs,
+        }
+        for v in nodes
+    }
+    if rule is not None:
+        _wire_backward(topology, rule, rank, port, shape)
+    return [Wiring(**shape[v]) for v in nodes]
 
-    routes = run.rule.feedback(topology)
+
+def _wire_backward(topology: Topology, rule, rank, port, shape) -> None:
+    routes = rule.feedback(topology)
     neurons = set(topology.neurons)
-    sources: dict[Hashable, list[Hashable]] = {v: [] for v in nodes}
+    sources: dict[Hashable, list[Hashable]] = {v: [] for v in topology.nodes}
     for v in topology.neurons:
         for u, _ in routes.get(v, ()):
             if u not in neurons:
                 raise ValueError(
-                    f"rule {run.rule!r} sends errors from {v!r} to {u!r}, "
+                    f"rule {rule!r} sends errors from {v!r} to {u!r}, "
                     "which is not a non-input neuron of the network"
                 )
             sources[u].append(v)
-    for u in nodes:
-        sources[u].sort(key=rank.__getitem__)
-        wirings[rank[u]].n_backward = len(sources[u])
+    back_port = {}
+    for u, senders in sources.items():
+        senders.sort(key=rank.__getitem__)
+        shape[u]["n_backward"] = len(senders)
+        back_port.update({(u, v): i for i, v in enumerate(senders)})
     for v in topology.neurons:
         route = routes.get(v, ())
         if not route:
             continue
-        wiring = wirings[rank[v]]
-        wiring.backward = [
-            link(u, sources[u].index(v), topology.delays.get((u, v), 1.0))
+        shape[v]["backward"] = tuple(
+            Link(rank[u], back_port[u, v], topology.delays.get((u, v), 1.0))
             for u, _ in route
-        ]
+        )
         coefficients = [b for _, b in route]
-        preds = topology.predecessors[v]
         if all(b is None for b in coefficients):
-            if any(u not in preds for u, _ in route):
+            if any(u not in port[v] for u, _ in route):
                 raise ValueError(
-                    f"rule {run.rule!r} uses the forward weight of a connection "
+                    f"rule {rule!r} uses the forward weight of a connection "
                     f"into {v!r} that does not exist"
                 )
-            wiring.weight_index = np.array([preds.index(u) for u, _ in route])
+            shape[v]["weight_index"] = np.array([port[v][u] for u, _ in route])
         elif any(b is None for b in coefficients):
             raise ValueError(
-                f"rule {run.rule!r} mixes fixed and forward-weight "
-                f"coefficients at {v!r}"
+                f"rule {rule!r} mixes fixed and forward-weight coefficients at {v!r}"
             )
         else:
-            wiring.fixed = np.array(coefficients, dtype=float)
-    return wirings
+            shape[v]["fixed"] = np.array(coefficients, dtype=float)
 
 
 def _first_error(group: BaseExceptionGroup) -> BaseException:
@@ -138,6 +141,7 @@ def _first_error(group: BaseExceptionGroup) -> BaseException:
 async def simulate(
     topology: Topology,
     states: dict[Hashable, NeuronState],
+    wirings: Sequence[Wiring],
     X: Array,
     Z: Array | None,
     rows: Sequence[tuple[int, int]],
@@ -148,11 +152,14 @@ async def simulate(
     rule=None,
     record: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    workspace: Array | None = None,
 ) -> Result:
     """Run the network on the iterations ``X[start:stop]`` listed in `rows`.
 
     With an `optimizer` (and targets `Z`) the neurons train; without, they
-    only compute forward. Any exception inside a neuron cancels the whole
+    only compute forward. `workspace` is scratch memory to start from (see
+    :meth:`~neurosim.neuron.Run.rows`); the one used is ``Result.workspace``.
+    Any exception inside a neuron cancels the whole
     simulation and is raised here (a :class:`NeuronError` naming the neuron,
     or a :class:`DivergenceError`).
     """
@@ -167,14 +174,20 @@ async def simulate(
         messages=None if messages is None else messages.append,
         updates=None if updates is None else updates.append,
     )
+    if workspace is not None:
+        run.workspace = workspace
     nodes = topology.nodes
     rank = {v: i for i, v in enumerate(nodes)}
+    # One inbox per node; every connection into it shares its send end.
+    # (Cloning the send end per connection would cost about 7 µs each, a
+    # fifth of a second per call on a 100-100-100 network, and buys nothing
+    # here: every task runs a known number of iterations, and the end of
+    # this function checks that no message was left unread.)
     channels = [trio.open_memory_channel(math.inf) for _ in nodes]
     senders = [send for send, _ in channels]
     report_send, report_receive = trio.open_memory_channel(math.inf)
-    wirings = _wire(topology, senders, run, report_send)
-    for wiring, (_, receive) in zip(wirings, channels, strict=True):
-        wiring.inbox = receive
+    run.sends = [send.send_nowait for send in senders]
+    run.report = report_send.send_nowait
 
     n_in = len(topology.inputs)
     out_column = {rank[o]: j for j, o in enumerate(topology.outputs)}
@@ -216,12 +229,12 @@ async def simulate(
                 progress(k + 1, len(rows))
 
     async def node_task(i: int) -> None:
-        v, wiring = nodes[i], wirings[i]
+        v, wiring, inbox = nodes[i], wirings[i], channels[i][1]
         try:
             if i < n_in:
-                await run_input(wiring, run)
+                await run_input(wiring, inbox, run)
             else:
-                await run_neuron(states[v], wiring, run)
+                await run_neuron(states[v], wiring, inbox, run)
         except Exception as exc:
             raise NeuronError(v, f"{type(exc).__name__}: {exc}") from exc
 
@@ -242,4 +255,10 @@ async def simulate(
     for i, (_, receive) in enumerate(channels):  # nothing may be left unread
         if receive.statistics().current_buffer_used:
             raise NeuronError(nodes[i], "messages were left unread in its inbox")
-    return Result(outputs=Y.T, ends=ends, messages=messages, updates=updates)
+    return Result(
+        outputs=Y.T,
+        ends=ends,
+        messages=messages,
+        updates=updates,
+        workspace=run.workspace,
+    )

@@ -38,3 +38,18 @@ def test_messages_are_summed_in_a_fixed_order_not_arrival_order():
         net.train(X, Z, learning_rate=0.01)
         results.add(tuple(net.weights.values()) + tuple(net.biases.values()))
     assert len(results) == 1
+
+
+def test_train_restores_the_garbage_collector():
+    import gc
+
+    net = neurosim.Network(neurosim.layered([2, 2, 1], seed=0))
+    assert gc.isenabled()
+    net.train([[0.0, 1.0]], [[1.0]])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        net.predict([[0.0, 1.0]])
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()

@@ -43,10 +43,8 @@ def make_neuron(*, rule=None, training=True, batch=None):
     state = NeuronState("v", ACTIVATIONS["sigmoid"], np.array([0.5, -1.0, 0.25]))
     wiring = Wiring(
         index=2,
-        inbox=inbox,
-        report=reports_send.send_nowait,
-        forward=[Link(to_s.send_nowait, 0, 1.5, 3)],
-        backward=[Link(to_a.send_nowait, 0, 2.0, 0)],
+        forward=(Link(destination=3, port=0, delay=1.5),),
+        backward=(Link(destination=0, port=0, delay=2.0),),
         n_forward=2,
         n_backward=1,
         is_output=True,
@@ -59,10 +57,13 @@ def make_neuron(*, rule=None, training=True, batch=None):
         batched=batch is not None,
         optimizer=PlainSGD(0.5) if training else None,
         rule=rule or Backprop(),
+        sends={3: to_s.send_nowait, 0: to_a.send_nowait},  # by node index
+        report=reports_send.send_nowait,
     )
     return SimpleNamespace(
         state=state,
         wiring=wiring,
+        inbox=inbox,
         run=run,
         send=inbox_send,
         at_s=at_s,
@@ -74,7 +75,7 @@ def make_neuron(*, rule=None, training=True, batch=None):
 async def test_forward_waits_for_every_input_and_fires_at_the_last_arrival():
     n = make_neuron(training=False)
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(run_neuron, n.state, n.wiring, n.run)
+        nursery.start_soon(run_neuron, n.state, n.wiring, n.inbox, n.run)
         n.send.send_nowait((FORWARD, 1, 3.0, 7.0))  # b arrives first, at t=7
         await trio.testing.wait_all_tasks_blocked()
         assert n.at_s.statistics().current_buffer_used == 0  # still waiting for a
@@ -93,7 +94,7 @@ async def test_error_message_uses_the_weight_before_the_update():
     n = make_neuron()
     x_a, x_b, z, delta_s = 2.0, 3.0, 1.0, 0.125
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(run_neuron, n.state, n.wiring, n.run)
+        nursery.start_soon(run_neuron, n.state, n.wiring, n.inbox, n.run)
         n.send.send_nowait((TARGET, 0, z, 0.0))
         n.send.send_nowait((FORWARD, 0, x_a, 1.0))
         n.send.send_nowait((FORWARD, 1, x_b, 1.0))
@@ -117,7 +118,7 @@ async def test_error_message_uses_the_weight_before_the_update():
 async def test_article_rule_sends_delta_without_the_derivative():
     n = make_neuron(rule=Article())
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(run_neuron, n.state, n.wiring, n.run)
+        nursery.start_soon(run_neuron, n.state, n.wiring, n.inbox, n.run)
         n.send.send_nowait((TARGET, 0, 1.0, 0.0))
         n.send.send_nowait((FORWARD, 1, 0.0, 1.0))
         n.send.send_nowait((FORWARD, 0, 0.0, 1.0))
@@ -131,7 +132,7 @@ async def test_minibatch_messages_carry_the_whole_batch():
     n = make_neuron(batch=3)
     xa, xb, z = np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0, -1.0]), np.zeros(3)
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(run_neuron, n.state, n.wiring, n.run)
+        nursery.start_soon(run_neuron, n.state, n.wiring, n.inbox, n.run)
         n.send.send_nowait((TARGET, 0, z, 0.0))
         n.send.send_nowait((FORWARD, 0, xa, 1.0))
         n.send.send_nowait((FORWARD, 1, xb, 1.0))

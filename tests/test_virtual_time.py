@@ -59,13 +59,8 @@ def test_delays_and_skip_connections():
     history = net.train([[1.0], [2.0]], [[0.0], [1.0]], learning_rate=0.1, record=True)
     t = history.trace
     first = t.filter(sample=0)
-    arrivals = dict(
-        zip(
-            zip(first.source, first.destination, first.kind),
-            first.received_at,
-            strict=True,
-        )
-    )
+    keys = zip(first.source, first.destination, first.kind, strict=True)
+    arrivals = dict(zip(keys, first.received_at, strict=True))
     assert arrivals["x", "h", "forward"] == 2.5
     assert arrivals["x", "y", "forward"] == 0.5
     assert arrivals["h", "y", "forward"] == 2.75  # y fires at the last arrival
