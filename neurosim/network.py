@@ -383,7 +383,7 @@ class Network:
         self._workspace = result.workspace
         Zs = np.concatenate([Z] * epochs)
         loss = 0.5 * ((Zs - result.outputs) ** 2).sum(axis=1)
-        trace = self._trace(result, labels) if record else None
+        trace = self._trace(result, labels, rule) if record else None
         return History(
             loss=loss,
             outputs=result.outputs,
@@ -462,7 +462,7 @@ class Network:
         except TypeError:  # a rule that cannot be hashed: no caching
             return wire(self._topology, rule)
 
-    def _trace(self, result: Result, labels):
+    def _trace(self, result: Result, labels, rule: Rule | None = None):
         """Turn the engine's raw records into a :class:`~neurosim.trace.Trace`."""
         from neurosim.trace import KINDS, Trace
 
@@ -492,11 +492,9 @@ class Network:
         dst = np.concatenate([ends[id(ls)][0] for ls in links] or [[]]).astype(np.intp)
         delay = np.concatenate([ends[id(ls)][1] for ls in links] or [[]])
         received = sent + delay  # the same float additions as the engine's
-        edges = np.array([rank[u] * n + rank[v] for u, v in self._topology.weights])
         kind = kind.astype(np.int8)
-        # an error message on a channel that is no connection: direct feedback
-        feedback = (kind == KINDS.index("backward")) & ~np.isin(dst * n + src, edges)
-        kind[feedback] = KINDS.index("feedback")
+        if rule is not None and rule.direct:  # errors on channels of their own
+            kind[kind == KINDS.index("backward")] = KINDS.index("feedback")
         if not records or isinstance(records[0][5], float):  # online: floats
             value = np.concatenate(
                 [

@@ -55,6 +55,9 @@ class Rule(ABC):
     """A local learning rule (see the module docstring)."""
 
     name: str = "rule"
+    direct: bool = False
+    """True when errors travel on channels of their own instead of back along
+    the connections (traces then call those messages ``"feedback"``)."""
 
     @abstractmethod
     def feedback(self, topology) -> Routes:
@@ -197,6 +200,7 @@ class DirectFeedbackAlignment(Rule):
     """
 
     name = "direct_feedback_alignment"
+    direct = True
 
     def __init__(self, seed: int = 0, scale: float | None = None):
         self.seed = seed

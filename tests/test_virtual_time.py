@@ -91,3 +91,19 @@ def test_predict_records_forward_messages_only():
     assert set(t.kind) == {"forward"}
     assert len(t) == 8  # one wave carrying both samples
     assert len(t.value[0]) == 2
+
+
+def test_direct_feedback_travels_on_channels_of_its_own():
+    G = neurosim.layered([2, 3, 2, 1], seed=0)
+    net = neurosim.Network(G)
+    trace = net.train(
+        [[0.5, -1.0]], [[1.0]], rule="direct_feedback_alignment", record=True
+    ).trace
+    feedback = trace.filter(kind="feedback")
+    hidden = {"h1_1", "h1_2", "h1_3", "h2_1", "h2_2"}
+    assert set(zip(feedback.source, feedback.destination, strict=True)) == {
+        ("o1", h) for h in hidden
+    }
+    assert len(trace.filter(kind="backward")) == 0  # no error travels on a connection
+    # the output's error reaches every hidden neuron one delay after it fires
+    assert set(feedback.received_at) == {4.0}
