@@ -14,9 +14,15 @@ The artists a test (or a user) may want to find carry a ``gid``:
 - :data:`VALUE_GID`: one ``Text`` per value written on a message;
 - :data:`WEIGHT_GID`: one ``Text`` per weight written on a connection by
   :func:`network`;
-- :data:`BIAS_GID`: one ``Text`` per bias written under a neuron by
+- :data:`BIAS_GID`: one ``Text`` per bias written next to a neuron by
   :func:`network` (when some bias is not zero);
 - :data:`ARRIVALS_GID`: the scatter of arrivals of an aggregated timeline.
+
+Labels (values on messages, weights on connections, biases) are placed when
+the figure is drawn, on the rendered geometry, so that none overlaps another
+nor sits on a neuron, an arrowhead or an update mark: each takes the first
+clear position along its arrow or connection (a bias, the first side of its
+neuron where no connection passes). They follow when the figure is resized.
 
 Colours: forward messages blue, backward messages vermillion, parameter
 updates green (Okabe–Ito, safe for colour-blind readers); weights on a
@@ -25,16 +31,18 @@ purple (negative) – grey – green (positive) scale.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Hashable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import matplotlib
 import networkx as nx
 import numpy as np
 from matplotlib.animation import AbstractMovieWriter
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
@@ -197,6 +205,284 @@ def _selection_title(epoch: Any, sample: Any) -> str:
 
 
 # ----------------------------------------------------------------------
+# label placement, at draw time, on the rendered geometry
+#
+# Where a label may go depends on the final size of the Axes in pixels
+# (constrained layout, a colour bar, savefig's dpi), so labels are placed
+# when the Axes is drawn, by a :class:`_LabelPlacer` drawn before them. The
+# geometry is in display pixels: a label is an oriented rectangle (its
+# centre, the unit vector of its baseline, its half width and half height,
+# the white box's padding included); lines are rectangles of height 0.
+
+
+def _perpendicular(u: NDArray[np.float64]) -> NDArray[np.float64]:
+    return np.stack([-u[..., 1], u[..., 0]], axis=-1)
+
+
+def _rects_overlap(
+    centre: NDArray[np.float64],
+    u: NDArray[np.float64],
+    half: tuple[float, float],
+    centres: NDArray[np.float64],
+    us: NDArray[np.float64],
+    halves: NDArray[np.float64],
+) -> NDArray[np.bool_]:
+    """Whether one oriented rectangle overlaps each of others (separating axes)."""
+    if len(centres) == 0:
+        return np.zeros(0, dtype=bool)
+    n, ns = _perpendicular(u), _perpendicular(us)
+    d = centres - centre
+    separated = np.zeros(len(centres), dtype=bool)
+    # The axes of the one rectangle...
+    for axis, reach in ((u, half[0]), (n, half[1])):
+        other = halves[:, 0] * np.abs(us @ axis) + halves[:, 1] * np.abs(ns @ axis)
+        separated |= np.abs(d @ axis) >= reach + other
+    # ... and those of each of the others.
+    for axes, other in ((us, halves[:, 0]), (ns, halves[:, 1])):
+        reach = half[0] * np.abs(axes @ u) + half[1] * np.abs(axes @ n)
+        separated |= np.abs(np.sum(d * axes, axis=1)) >= reach + other
+    return ~separated
+
+
+class _Scene:
+    """What labels must keep clear of, in display pixels; labels are added as placed.
+
+    Hard obstacles (placed labels, circles, boxes, the Axes' edge) must not be
+    touched; soft ones (lines) are avoided when possible.
+    """
+
+    def __init__(self, bounds: Any):
+        self.bounds = bounds  # a Bbox: labels stay inside
+        self.rects: list[tuple[NDArray[np.float64], NDArray[np.float64], Any]] = []
+        self.circles: list[tuple[float, float, float]] = []
+        self.lines: list[tuple[NDArray[np.float64], NDArray[np.float64], float]] = []
+        self._cache: dict[str, Any] = {}
+
+    def add_rect(
+        self, centre: NDArray[np.float64], u: NDArray[np.float64], half: Any
+    ) -> None:
+        self.rects.append((np.asarray(centre, float), np.asarray(u, float), half))
+        self._cache.pop("rects", None)
+
+    def add_box(self, box: Any) -> None:
+        """An axis-aligned obstacle (a matplotlib Bbox)."""
+        if box.width > 0 and box.height > 0:
+            centre = np.array([(box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2])
+            self.add_rect(centre, np.array([1.0, 0.0]), (box.width / 2, box.height / 2))
+
+    def add_circle(self, centre: Any, radius: float) -> None:
+        self.circles.append((float(centre[0]), float(centre[1]), float(radius)))
+        self._cache.pop("circles", None)
+
+    def add_line(self, start: Any, end: Any) -> int:
+        """A soft obstacle; returns its index (to skip a label's own line)."""
+        start, end = np.asarray(start, float), np.asarray(end, float)
+        length = float(np.hypot(*(end - start)))
+        u = (end - start) / length if length > 0 else np.array([1.0, 0.0])
+        self.lines.append(((start + end) / 2, u, length / 2))
+        self._cache.pop("lines", None)
+        return len(self.lines) - 1
+
+    def _arrays(self, name: str) -> Any:
+        if name not in self._cache:
+            if name == "rects":
+                rows = self.rects
+                self._cache[name] = (
+                    np.array([r[0] for r in rows]).reshape(-1, 2),
+                    np.array([r[1] for r in rows]).reshape(-1, 2),
+                    np.array([r[2] for r in rows], dtype=float).reshape(-1, 2),
+                )
+            elif name == "circles":
+                self._cache[name] = np.array(self.circles).reshape(-1, 3)
+            else:
+                rows = self.lines
+                self._cache[name] = (
+                    np.array([r[0] for r in rows]).reshape(-1, 2),
+                    np.array([r[1] for r in rows]).reshape(-1, 2),
+                    np.array([(r[2], 0.0) for r in rows]).reshape(-1, 2),
+                )
+        return self._cache[name]
+
+    def cost(
+        self,
+        centre: NDArray[np.float64],
+        u: NDArray[np.float64],
+        half: tuple[float, float],
+        skip_lines: Sequence[int] = (),
+    ) -> tuple[int, int]:
+        """(hard obstacles touched, lines crossed) by a label there."""
+        n = _perpendicular(u)
+        corners = centre + np.array(
+            [sx * half[0] * u + sy * half[1] * n for sx in (-1, 1) for sy in (-1, 1)]
+        )
+        b = self.bounds
+        hard = int(
+            (corners[:, 0] < b.x0).any()
+            or (corners[:, 0] > b.x1).any()
+            or (corners[:, 1] < b.y0).any()
+            or (corners[:, 1] > b.y1).any()
+        )
+        hard += int(_rects_overlap(centre, u, half, *self._arrays("rects")).sum())
+        circles = self._arrays("circles")
+        if len(circles):
+            d = circles[:, :2] - centre
+            dx = np.maximum(np.abs(d @ u) - half[0], 0.0)
+            dy = np.maximum(np.abs(d @ n) - half[1], 0.0)
+            hard += int((np.hypot(dx, dy) < circles[:, 2]).sum())
+        crossed = _rects_overlap(centre, u, half, *self._arrays("lines"))
+        if len(skip_lines):
+            crossed[list(skip_lines)] = False
+        return hard, int(crossed.sum())
+
+    def choose(self, label: _Label) -> tuple[NDArray[np.float64], int, int]:
+        """The best candidate centre of a label, which is then added; and the
+        hard obstacles it touches and the lines it crosses there.
+
+        Best: touches the fewest hard obstacles, then crosses the fewest
+        lines, then comes first (with ``lines_are_hard`` a line counts as a
+        hard obstacle): the first clear position if there is one.
+        """
+        best, best_key = label.candidates[0], (math.inf,)
+        for rank, centre in enumerate(label.candidates):
+            hard, crossed = self.cost(centre, label.u, label.half, label.skip_lines)
+            if label.lines_are_hard:
+                hard, crossed = hard + crossed, 0
+            key = (hard, crossed, rank)
+            if key < best_key:
+                best, best_key = centre, key
+            if hard == crossed == 0:
+                break
+        self.add_rect(best, label.u, label.half)
+        return best, int(best_key[0]), int(best_key[1])
+
+
+class _Label(NamedTuple):
+    """A label to place: its candidate centres in order of preference."""
+
+    candidates: Sequence[NDArray[np.float64]]
+    u: NDArray[np.float64]  # the direction of its baseline
+    half: tuple[float, float]  # half width, half height
+    skip_lines: Sequence[int] = ()  # its own line
+    lines_are_hard: bool = False
+
+
+def _place(scene: _Scene, labels: Sequence[_Label]) -> list[NDArray[np.float64]]:
+    """Place the labels greedily, in order; the centre of each.
+
+    When some label finds no clear position, the round starts again with
+    the blocked labels first (a long connection has room elsewhere, a short
+    one may not); the round with the fewest clashes wins.
+    """
+    fixed = len(scene.rects)
+    order = list(range(len(labels)))
+    best: tuple[tuple[int, int], list[Any]] | None = None
+    for _ in range(4):
+        del scene.rects[fixed:]
+        scene._cache.pop("rects", None)
+        centres: list[Any] = [None] * len(labels)
+        blocked, hard_total, crossed_total = [], 0, 0
+        for i in order:
+            centres[i], hard, crossed = scene.choose(labels[i])
+            hard_total += hard
+            crossed_total += crossed
+            if hard:
+                blocked.append(i)
+        score = (hard_total, crossed_total)
+        if best is None or score < best[0]:
+            best = (score, centres)
+        if not blocked:
+            break
+        order = blocked + [i for i in order if i not in blocked]
+    return best[1] if best is not None else []
+
+
+def _label_half_size(
+    text: Any, renderer: Any, strings: Sequence[str] | None = None, bold: bool = False
+) -> tuple[float, float]:
+    """Half width and half height in pixels of a label unrotated, box included.
+
+    With `strings`, the largest of these texts (a label whose text changes).
+    """
+    from matplotlib.text import Text
+
+    pad = 0.0
+    patch = text.get_bbox_patch()
+    if patch is not None:
+        pad = getattr(patch.get_boxstyle(), "pad", 0.0) * renderer.points_to_pixels(
+            text.get_fontsize()
+        )
+    width = height = 0.0
+    for string in strings if strings is not None else [text.get_text()]:
+        scratch = Text(0, 0, string, fontproperties=text.get_fontproperties())
+        if bold:
+            scratch.set_fontweight("bold")
+        scratch.set_figure(text.get_figure(root=True))
+        box = scratch.get_window_extent(renderer)
+        width, height = max(width, box.width), max(height, box.height)
+    margin = 1.0  # rounding of the rendered box
+    return width / 2 + pad + margin, height / 2 + pad + margin
+
+
+class _LabelPlacer(Artist):
+    """Calls ``place(renderer)`` when its Axes is drawn, before the labels.
+
+    Placement runs again only when the Axes' size, limits or the dpi
+    change, so labels do not move under a steady figure (nor while an
+    animation changes their text).
+    """
+
+    def __init__(self, ax: Axes, place: Any):
+        super().__init__()
+        self._ax = ax
+        self._place = place
+        self._key: tuple[float, ...] | None = None
+        self.set_zorder(-1000)  # drawn first among the Axes' children
+        self.set_in_layout(False)
+        ax.add_artist(self)
+
+    def draw(self, renderer: Any) -> None:
+        ax = self._ax
+        # Whole pixels: constrained layout moves an Axes by a fraction of a
+        # pixel from one draw to the next.
+        key = (
+            round(float(renderer.points_to_pixels(1.0)), 6),
+            *np.round(ax.bbox.bounds).tolist(),
+            *np.round(ax.viewLim.bounds, 9).tolist(),
+        )
+        if key != self._key:
+            self._key = key
+            self._place(renderer)
+        self.stale = False
+
+
+def _set_display_position(text: Any, centre: NDArray[np.float64]) -> None:
+    """Move a label (in data coordinates) to a point given in pixels."""
+    x, y = text.axes.transData.inverted().transform(centre)
+    if (x, y) != text.get_position():
+        text.set_position((float(x), float(y)))
+
+
+def _along(
+    start: NDArray[np.float64],
+    end: NDArray[np.float64],
+    lo: float,
+    hi: float,
+    preferred: float,
+    count: int = 25,
+) -> tuple[list[NDArray[np.float64]], NDArray[np.float64]]:
+    """Candidate centres between ``lo`` and ``hi`` pixels from `start` towards
+    `end`, nearest `preferred` first; and the unit vector of the segment."""
+    length = float(np.hypot(*(end - start)))
+    u = (end - start) / length if length > 0 else np.array([1.0, 0.0])
+    if hi < lo:
+        distances = np.array([(lo + hi) / 2])
+    else:
+        distances = np.linspace(lo, hi, count)
+        distances = distances[np.argsort(np.abs(distances - preferred), kind="stable")]
+    return [start + s * u for s in distances], u
+
+
+# ----------------------------------------------------------------------
 # timeline
 
 
@@ -325,46 +611,6 @@ def timeline(
     return ax
 
 
-def _label_positions(
-    trace: Trace, y0: NDArray[np.intp], y1: NDArray[np.intp]
-) -> NDArray[np.float64]:
-    """How far along its arrow each value label goes (0 = the sender).
-
-    Greedy: each label takes the first of a few positions along its arrow
-    (nearest a third of the way first) that keeps clear of the labels placed
-    before it, by about a label's width in time or half a lane vertically.
-    """
-    sent = np.asarray(trace.sent_at, dtype=float)
-    received = np.asarray(trace.received_at, dtype=float)
-    span = max(float(received.max() - sent.min()), 1e-12) if len(trace) else 1.0
-    candidates = sorted(np.linspace(0.12, 0.88, 20), key=lambda f: abs(f - 1 / 3))
-    placed: list[tuple[float, float]] = []
-    along = np.full(len(trace), 1 / 3)
-    order = np.lexsort((y1, y0, sent))
-    for k in order:
-        best, best_gap = candidates[0], -1.0
-        for f in candidates:
-            x = (sent[k] + (received[k] - sent[k]) * f) / span
-            y = y0[k] + (y1[k] - y0[k]) * f
-            gap = min(
-                (max(abs(x - px) / 0.075, abs(y - py) / 0.45) for px, py in placed),
-                default=np.inf,
-            )
-            if gap >= 1.0:
-                best = f
-                break
-            if gap > best_gap:
-                best, best_gap = f, gap
-        along[k] = best
-        placed.append(
-            (
-                (sent[k] + (received[k] - sent[k]) * best) / span,
-                y0[k] + (y1[k] - y0[k]) * best,
-            )
-        )
-    return along
-
-
 def _draw_arrows(
     ax: Axes, trace: Trace, lane_of: NDArray[np.intp], show_values: bool
 ) -> None:
@@ -373,7 +619,13 @@ def _draw_arrows(
     # Many arrows: thinner, lighter, smaller heads, so that bundles stay
     # readable as bundles.
     density = min(1.0, math.sqrt(60 / max(len(trace), 1)))
-    along = _label_positions(trace, y0, y1)
+    mutation_scale = 6 + 6 * density
+    # An arrow ending on an update diamond stops at its edge.
+    updates = trace.updates
+    marks = np.stack([updates.time, lane_of[updates.neuron_index]], axis=1)
+    marks = marks.astype(float)
+    on_mark = {(float(t), int(y)) for t, y in marks}
+    labels = []
     for k in range(len(trace)):
         kind = trace.kind[k]
         color = COLORS[kind]
@@ -382,29 +634,82 @@ def _draw_arrows(
             (x0, y0[k]),
             (x1, y1[k]),
             arrowstyle="-|>,head_length=0.55,head_width=0.28",
-            mutation_scale=6 + 6 * density,
+            mutation_scale=mutation_scale,
             linewidth=0.4 + 0.9 * density,
             alpha=0.35 + 0.65 * density,
             color=color,
             shrinkA=0,
-            shrinkB=1.5,
+            shrinkB=5.0 if (x1, int(y1[k])) in on_mark else 1.5,
             zorder=2,
             gid=MESSAGE_GID,
         )
         ax.add_patch(arrow)
         if show_values:
-            ax.text(
-                x0 + (x1 - x0) * along[k],
-                y0[k] + (y1[k] - y0[k]) * along[k],
-                _fmt_value(trace.value[k]),
-                fontsize=8,
-                color=color,
-                ha="center",
-                va="center",
-                zorder=3,
-                gid=VALUE_GID,
-                bbox=_white_box(0.15, 0.9),
+            labels.append(
+                ax.text(
+                    x0 + (x1 - x0) / 3,
+                    y0[k] + (y1[k] - y0[k]) / 3,
+                    _fmt_value(trace.value[k]),
+                    fontsize=8,
+                    color=color,
+                    ha="center",
+                    va="center",
+                    zorder=3,
+                    gid=VALUE_GID,
+                    bbox=_white_box(0.15, 0.9),
+                )
             )
+    if labels:
+        starts = np.stack([trace.sent_at, y0], axis=1).astype(float)
+        ends = np.stack([trace.received_at, y1], axis=1).astype(float)
+        place = functools.partial(
+            _place_value_labels,
+            ax,
+            labels,
+            starts,
+            ends,
+            marks,
+            0.55 * mutation_scale,
+        )
+        _LabelPlacer(ax, place)
+
+
+def _place_value_labels(
+    ax: Axes,
+    labels: list[Any],
+    starts: NDArray[np.float64],
+    ends: NDArray[np.float64],
+    marks: NDArray[np.float64],
+    head_length: float,
+    renderer: Any,
+) -> None:
+    """Put each value label on its arrow, clear of the other labels, of the
+    arrowheads and tails, and of the update diamonds; off other arrows when
+    possible. Greedy, in the order of sending: the first clear position
+    along the arrow, nearest a third of the way.
+    """
+    px = renderer.points_to_pixels
+    to_px = ax.transData.transform
+    p0, p1 = to_px(starts), to_px(ends)
+    scene = _Scene(ax.bbox)
+    for a, b in zip(p0, p1, strict=True):
+        scene.add_line(a, b)
+        scene.add_circle(b, px(head_length + 1.5))  # the arrowhead
+        scene.add_circle(a, px(2.5))  # where arrows leave
+    for centre in to_px(marks).reshape(-1, 2):
+        scene.add_circle(centre, px(5.5))  # an update diamond
+    order = np.lexsort((starts[:, 1], ends[:, 1], starts[:, 0]))
+    x_axis = np.array([1.0, 0.0])
+    items = []
+    for k in order:
+        length = float(np.hypot(*(p1[k] - p0[k])))
+        candidates, _ = _along(
+            p0[k], p1[k], 0.1 * length, 0.9 * length, length / 3, count=33
+        )
+        half = _label_half_size(labels[k], renderer)
+        items.append(_Label(candidates, x_axis, half, skip_lines=[int(k)]))
+    for k, centre in zip(order, _place(scene, items), strict=True):
+        _set_display_position(labels[k], centre)
 
 
 def _draw_arrivals(
@@ -573,6 +878,7 @@ class _NetworkDrawing:
         self.ax = ax
         self.label_nodes = label_nodes
         self.layers = layers
+        self.node_size = node_size
         self.pos = _positions(layers)
         self.nodes = [node for layer in layers for node in layer]
         # Large networks: the strongest connections are drawn last, on top.
@@ -634,11 +940,16 @@ class _NetworkDrawing:
                 )
 
         self.labels: dict[tuple[Hashable, Hashable], Any] = {}
+        self.bias_labels: dict[Hashable, Any] = {}
+        # The texts a weight label will show (an animation changes them);
+        # placement makes room for the widest, in bold if it flashes.
+        self.label_texts: dict[tuple[Hashable, Hashable], list[str]] = {}
+        self.bold_labels = False
         if show_weights:
             for u, v in self.edges:
                 (x0, y0), (x1, y1) = self.pos[u], self.pos[v]
-                # A third of the way from the source: the labels of two fully
-                # connected layers are then evenly spaced, none on a crossing.
+                # A third of the way from the source to start with; placed
+                # clear of each other when drawn (_place_labels).
                 self.labels[u, v] = ax.text(
                     x0 + (x1 - x0) / 3,
                     y0 + (y1 - y0) / 3,
@@ -661,11 +972,12 @@ class _NetworkDrawing:
         margin = 0.62 if label_nodes else 0.3 + 0.035 * (top - bottom)
         ax.set_xlim(-0.45, len(layers) - 1 + 0.45)
         ax.set_ylim(bottom - 1.4 * margin, top + margin)
+        self.captions = []
         for x, (name, layer) in enumerate(
             zip(_layer_names(len(layers)), layers, strict=True)
         ):
             caption = name if label_nodes else f"{name} ({len(layer)})"
-            ax.text(
+            text = ax.text(
                 x,
                 bottom - margin,
                 caption,
@@ -675,7 +987,76 @@ class _NetworkDrawing:
                 color=_MUTED,
                 style="italic",
             )
+            self.captions.append(text)
         _clean_axes(ax)
+        _LabelPlacer(ax, self._place_labels)
+
+    def _place_labels(self, renderer: Any) -> None:
+        """Biases next to their neuron where no connection passes, then each
+        weight on its connection, clear of every other label, of the neurons
+        and of the arrowheads, off other connections when possible.
+
+        Greedy: each weight takes the first clear position along its
+        connection, nearest a third of the way from the source.
+        """
+        if not self.labels and not self.bias_labels:
+            return
+        ax = self.ax
+        px = renderer.points_to_pixels
+        xy = {node: ax.transData.transform(self.pos[node]) for node in self.nodes}
+        radius = px(math.sqrt(self.node_size) / 2)
+        scene = _Scene(ax.bbox)
+        for node in self.nodes:
+            scene.add_circle(xy[node], radius + px(1.0))
+        for caption in self.captions:
+            scene.add_box(caption.get_window_extent(renderer))
+        line_of = {(u, v): scene.add_line(xy[u], xy[v]) for u, v in self.edges}
+
+        gap = px(2.0)
+        x_axis = np.array([1.0, 0.0])
+        texts, items = [], []
+        for node, label in self.bias_labels.items():
+            a, b = _label_half_size(label, renderer)
+            r = radius + gap
+            d = r * math.sqrt(0.5)
+            offsets = [
+                (0.0, -(r + b)),  # below
+                (0.0, r + b),  # above
+                (d + a, -(d + b)),  # below right
+                (d + a, d + b),  # above right
+                (-(d + a), -(d + b)),  # below left
+                (-(d + a), d + b),  # above left
+                (r + a, 0.0),  # right
+                (-(r + a), 0.0),  # left
+            ]
+            candidates = [xy[node] + np.array(o) for o in offsets]
+            texts.append(label)
+            items.append(_Label(candidates, x_axis, (a, b), lines_are_hard=True))
+
+        # Where the arrowhead starts, back from the target's centre.
+        head = radius + px(0.5 + 6.0 + 1.5) if self.arrowheads else radius + gap
+        for edge, label in self.labels.items():
+            if not label.get_visible():
+                continue
+            u, v = edge
+            start, end = xy[u], xy[v]
+            half = _label_half_size(
+                label, renderer, self.label_texts.get(edge), bold=self.bold_labels
+            )
+            length = float(np.hypot(*(end - start)))
+            candidates, direction = _along(
+                start,
+                end,
+                radius + gap + half[0],
+                length - head - half[0],
+                length / 3,
+            )
+            texts.append(label)
+            items.append(
+                _Label(candidates, direction, half, skip_lines=[line_of[edge]])
+            )
+        for label, centre in zip(texts, _place(scene, items), strict=True):
+            _set_display_position(label, centre)
 
     def widths(self, w: NDArray[np.float64]) -> NDArray[np.float64]:
         scale = np.abs(w) / self.weight_range
@@ -760,8 +1141,9 @@ def network(
     show_weights : bool or "auto"
         Write each weight on its connection; ``"auto"`` does so for at most
         20 connections. Each label is a ``Text`` with gid :data:`WEIGHT_GID`.
-        The biases (node attribute ``bias``) are then written under the
-        neurons too, unless they are all zero.
+        The biases (node attribute ``bias``) are then written next to the
+        neurons too (below or above, where no connection passes), unless
+        they are all zero.
     title : str, optional
         The Axes title.
     colorbar : bool
@@ -827,7 +1209,7 @@ def _draw_network(
         arrows=True,
     )
     if show and drawing.label_nodes:
-        _write_biases(ax, G, drawing, _node_size(ax, layers), always=show_zero_biases)
+        _write_biases(ax, G, drawing, always=show_zero_biases)
     if title:
         ax.set_title(title, fontsize=12)
     if colorbar:
@@ -843,10 +1225,9 @@ def _write_biases(
     ax: Axes,
     G: nx.DiGraph,
     drawing: _NetworkDrawing,
-    node_size: float,
     always: bool = False,
 ) -> None:
-    """Write ``b = ...`` under each neuron, when some bias is not zero."""
+    """Write ``b = ...`` next to each neuron, when some bias is not zero."""
     inputs = set(drawing.layers[0]) if len(drawing.layers) > 1 else set()
     biases = {
         node: float(G.nodes[node].get("bias", 0.0) or 0.0)
@@ -855,19 +1236,21 @@ def _write_biases(
     }
     if not always and not any(biases.values()):
         return
-    below = math.sqrt(node_size) / 2 + 2  # points under the circle
     for node, bias in biases.items():
-        ax.annotate(
+        # Under the neuron to start with; placed where no connection passes
+        # when drawn (_NetworkDrawing._place_labels).
+        x, y = drawing.pos[node]
+        drawing.bias_labels[node] = ax.text(
+            x,
+            y - 0.3,
             f"b = {_fmt(bias)}",
-            xy=drawing.pos[node],
-            xytext=(0, -below),
-            textcoords="offset points",
             ha="center",
-            va="top",
+            va="center",
             fontsize=8,
             color=_MUTED,
+            zorder=2.6,
             gid=BIAS_GID,
-            bbox=_white_box(0.1, 0.85),
+            bbox=_white_box(0.2, 0.95),
         )
 
 
@@ -958,7 +1341,11 @@ def loss(
         ``samples_per_epoch``.
     samples_per_epoch : int, optional
         Iterations per epoch; with it the x axis counts epochs and the epoch
-        means are drawn as markers.
+        means are drawn as a bold line. With several iterations per epoch,
+        the iterations show behind it, light: one dot each up to 50 epochs
+        and 600 iterations, beyond that a band per epoch from the lowest to
+        the highest (10th to 90th percentile with 10 or more iterations per
+        epoch).
     ax : matplotlib Axes, optional
         Where to draw; a new figure otherwise. Several runs can share one
         Axes: call once per run with its `label`.
@@ -1012,29 +1399,23 @@ def loss(
         x = (np.arange(len(values)) // per) + (
             (np.arange(len(values)) % per) + 0.5
         ) / per
+        grid = np.full(epochs * per, np.nan)
+        grid[: len(shown)] = shown
+        grid = grid.reshape(epochs, per)
+        seen = np.isfinite(grid).any(axis=1)
+        means = np.full(epochs, np.nan)
+        means[seen] = np.nanmean(grid[seen], axis=1)
+        centres = np.arange(epochs) + 0.5
         if per > 1 and label is None:  # overlaid runs show their epoch means only
-            ax.plot(
-                x,
-                shown,
-                color=line_color,
-                linewidth=0.8,
-                label="per sample",
-            )
-        means = np.array(
-            [
-                np.nanmean(shown[e * per : (e + 1) * per])
-                if finite[e * per : (e + 1) * per].any()
-                else np.nan
-                for e in range(epochs)
-            ]
-        )
+            _per_sample_spread(ax, x, shown, grid, seen, centres, line_color)
         ax.plot(
-            np.arange(epochs) + 0.5,
+            centres,
             means,
             color=mean_color,
             linewidth=2.0,
             marker="o",
             markersize=4 if epochs <= 60 else 0,
+            zorder=3,
             label="epoch mean" if label is None else label,
         )
         ax.set_xlabel("epoch")
@@ -1068,6 +1449,67 @@ def loss(
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     return ax
+
+
+# Up to this many epochs and points, each sample's loss is a dot; beyond,
+# the samples of an epoch are summed up as a band.
+_MAX_LOSS_DOT_EPOCHS = 50
+_MAX_LOSS_DOTS = 600
+
+
+def _per_sample_spread(
+    ax: Axes,
+    x: NDArray[np.float64],
+    shown: NDArray[np.float64],
+    grid: NDArray[np.float64],
+    seen: NDArray[np.bool_],
+    centres: NDArray[np.float64],
+    color: str,
+) -> None:
+    """The losses of the samples behind the epoch means, light.
+
+    Few epochs: one small dot per sample. Many: a band per epoch from the
+    lowest to the highest sample (10th to 90th percentile with 10 samples
+    or more an epoch), so that samples of very different losses do not
+    draw a solid zigzag.
+    """
+    epochs, per = grid.shape
+    if epochs <= _MAX_LOSS_DOT_EPOCHS and len(shown) <= _MAX_LOSS_DOTS:
+        ax.plot(
+            x,
+            shown,
+            linestyle="none",
+            marker="o",
+            markersize=3,
+            markeredgewidth=0,
+            color=color,
+            alpha=0.7,
+            zorder=2,
+            label="per sample",
+        )
+        return
+    low = np.full(epochs, np.nan)
+    high = np.full(epochs, np.nan)
+    if per >= 10:
+        low[seen], high[seen] = np.nanpercentile(grid[seen], [10, 90], axis=1)
+        what = "per sample: 10th–90th percentile"
+    else:
+        low[seen], high[seen] = (
+            np.nanmin(grid[seen], axis=1),
+            np.nanmax(grid[seen], axis=1),
+        )
+        what = "per sample: lowest to highest"
+    ax.fill_between(
+        centres,
+        low,
+        high,
+        where=seen,
+        color=color,
+        alpha=0.3,
+        linewidth=0,
+        zorder=1,
+        label=what,
+    )
 
 
 # ----------------------------------------------------------------------
@@ -1131,6 +1573,45 @@ def animate(
     PosixPath('iteration.gif')
     """
     path = Path(path)
+    figure, player = _animation_scene(
+        trace, graph, epoch=epoch, sample=sample, dpi=dpi, title=title
+    )
+    t0, t1 = player.start, player.end
+    moving = frames if frames is not None else max(2, round(1.5 * (t1 - t0) * fps))
+    hold_start, hold_end = max(1, fps // 3), max(1, fps)
+    times = np.concatenate(
+        [
+            np.full(hold_start, t0),
+            np.linspace(t0, t1, moving),
+            np.full(hold_end, t1),
+        ]
+    )
+    writer = _GifWriter(fps=fps)
+    with writer.saving(figure, str(path), dpi):
+        for t in times:
+            player.show(float(t), dt=(t1 - t0) / max(moving - 1, 1))
+            writer.grab_frame()
+    return path
+
+
+# The frame of an animation, in figure coordinates: a heading of two rows
+# (the title and the clock; the legend and the phase), the network, the
+# time strip at the bottom.
+_HEADING_ROWS = (0.945, 0.875)
+_ANIMATION_AXES = (0.03, 0.17, 0.94, 0.655)
+_MARGIN = 0.03
+
+
+def _animation_scene(
+    trace: Trace,
+    graph: Graph | None,
+    *,
+    epoch: int,
+    sample: int,
+    dpi: int,
+    title: str | None,
+) -> tuple[Figure, _Player]:
+    """The figure of :func:`animate` and the player that moves its artists."""
     it = trace.filter(epoch=epoch, sample=sample)
     if len(it) == 0 and len(it.updates) == 0:
         raise DataError(f"the trace has no iteration epoch {epoch}, sample {sample}")
@@ -1142,11 +1623,13 @@ def animate(
         layers = trace.layers()
         weights = dict.fromkeys(_trace_connections(trace))
     weights = _starting_weights(trace, weights, epoch, sample)
-    weight_range = _weight_range(weights, _updated_weights(it, weights))
+    updated = _updated_weights(it, weights)
+    weight_range = _weight_range(weights, updated)
 
     figure = Figure(figsize=(8.0, 4.5), dpi=dpi)
+    FigureCanvasAgg(figure)
     figure.patch.set_facecolor("white")
-    ax = figure.add_axes((0.03, 0.17, 0.94, 0.68))
+    ax = figure.add_axes(_ANIMATION_AXES)
     node_count = sum(len(layer) for layer in layers)
     small = node_count <= _MAX_NODE_LABELS
     label_values = len(it) <= _MAX_VALUE_LABELS
@@ -1161,33 +1644,43 @@ def animate(
         arrows=False,
         fontsize=9.5,
     )
+    # A weight label shows the old weight, then the new one, in bold while
+    # it flashes: place it with room for the widest.
+    for u, v, new in zip(
+        it.updates.source, it.updates.neuron, it.updates.new, strict=True
+    ):
+        if (u, v) in drawing.labels:
+            texts = drawing.label_texts.setdefault((u, v), [])
+            texts.append(_fmt(float(new)))
+    for edge, texts in drawing.label_texts.items():
+        if weights[edge] is not None:
+            texts.append(_fmt(weights[edge]))
+    drawing.bold_labels = True
     player = _Player(figure, ax, drawing, it, weights, label_values, small)
-
-    t0, t1 = player.start, player.end
-    moving = frames if frames is not None else max(2, round(1.5 * (t1 - t0) * fps))
-    hold_start, hold_end = max(1, fps // 3), max(1, fps)
-    times = np.concatenate(
-        [
-            np.full(hold_start, t0),
-            np.linspace(t0, t1, moving),
-            np.full(hold_end, t1),
-        ]
-    )
-    figure.text(
-        0.03,
-        0.93,
+    heading = figure.text(
+        _MARGIN,
+        _HEADING_ROWS[0],
         title if title is not None else f"epoch {epoch}, sample {sample}",
         fontsize=13,
         color=_INK,
         va="center",
         weight="bold",
     )
-    writer = _GifWriter(fps=fps)
-    with writer.saving(figure, str(path), dpi):
-        for t in times:
-            player.show(float(t), dt=(t1 - t0) / max(moving - 1, 1))
-            writer.grab_frame()
-    return path
+    _fit_heading(figure, heading, player)
+    return figure, player
+
+
+def _fit_heading(figure: Figure, heading: Any, player: _Player) -> None:
+    """Shrink the title until it ends before the clock (down to 9 points)."""
+    renderer = figure.canvas.get_renderer()
+    player.clock.set_text(player.clock_text(player.end))
+    clock = player.clock.get_window_extent(renderer)
+    player.clock.set_text("")
+    room = clock.x0 - renderer.points_to_pixels(12)
+    size = heading.get_fontsize()
+    while size > 9 and heading.get_window_extent(renderer).x1 > room:
+        size -= 0.5
+        heading.set_fontsize(size)
 
 
 class _GifWriter(AbstractMovieWriter):
@@ -1404,8 +1897,8 @@ class _Player:
 
         # The clock, the legend and the time strip.
         self.clock = figure.text(
-            0.97,
-            0.93,
+            1 - _MARGIN,
+            _HEADING_ROWS[0],
             "",
             ha="right",
             va="center",
@@ -1414,7 +1907,13 @@ class _Player:
             color=_INK,
         )
         self.phase = figure.text(
-            0.97, 0.875, "", ha="right", va="center", fontsize=10, color=_MUTED
+            1 - _MARGIN,
+            _HEADING_ROWS[1],
+            "",
+            ha="right",
+            va="center",
+            fontsize=10,
+            color=_MUTED,
         )
         handles = [
             Line2D(
@@ -1444,15 +1943,19 @@ class _Player:
                     label="weights updated",
                 )
             )
-        figure.legend(
+        # Under the title, from the left margin.
+        self.legend = figure.legend(
             handles=handles,
-            loc="center",
-            bbox_to_anchor=(0.5, 0.93),
+            loc="center left",
+            bbox_to_anchor=(_MARGIN, _HEADING_ROWS[1]),
             ncols=len(handles),
             frameon=False,
             fontsize=9.5,
-            handletextpad=0.3,
+            handlelength=1.0,
+            handletextpad=0.4,
             columnspacing=1.4,
+            borderaxespad=0.0,
+            borderpad=0.0,
         )
         strip = figure.add_axes((0.06, 0.07, 0.88, 0.035))
         for kind in ("forward", "backward", "feedback"):
@@ -1486,6 +1989,10 @@ class _Player:
             strip.xaxis.set_major_locator(MaxNLocator(integer=True))
         strip.set_xlabel("virtual time", fontsize=8, color=_MUTED, labelpad=1)
         self.cursor = strip.axvline(self.start, color=_INK, linewidth=2)
+
+    @staticmethod
+    def clock_text(t: float) -> str:
+        return f"t = {t:5.2f}"
 
     def show(self, t: float, dt: float) -> None:
         drawing = self.drawing
@@ -1561,7 +2068,7 @@ class _Player:
                 patch.set_edgecolor("none")
                 label.set_weight("normal")
 
-        self.clock.set_text(f"t = {t:5.2f}")
+        self.clock.set_text(self.clock_text(t))
         phases = [
             k
             for k in ("forward", "backward", "feedback")

@@ -418,3 +418,190 @@ def test_timeline_value_labels_do_not_overlap():
     ]
     assert len(overlaps) <= 1, overlaps  # crossing bundles may touch once at most
     plt.close(ax.figure)
+
+
+# ----------------------------------------------------------------------
+# labels clear of each other (rendered geometry)
+
+
+def rendered_boxes(ax, gid) -> list[Path]:
+    """The white boxes of the labels with `gid`, as drawn (display pixels)."""
+    from matplotlib.path import Path as MplPath
+
+    ax.figure.canvas.draw()
+    boxes = []
+    for text in ax.texts:
+        if text.get_gid() == gid and text.get_visible():
+            patch = text.get_bbox_patch()
+            path = patch.get_path().transformed(patch.get_transform())
+            boxes.append(MplPath(path.vertices[:-1]).cleaned())  # closed polygon
+    return boxes
+
+
+def overlapping(boxes) -> list[tuple[int, int]]:
+    return [
+        (i, j)
+        for i in range(len(boxes))
+        for j in range(i)
+        if boxes[i].intersects_path(boxes[j], filled=True)
+    ]
+
+
+def edge_lines(ax, G) -> list:
+    """Each connection as drawn: a segment between its neurons' centres."""
+    from matplotlib.path import Path as MplPath
+
+    pos = plot._positions(plot._graph_layers(G))
+    return [MplPath(ax.transData.transform([pos[u], pos[v]])) for u, v in G.edges]
+
+
+def fully_connected_graphs():
+    from neurosim.examples import article_network
+    from neurosim.graph import layered
+
+    return {"article": article_network(), "xor": layered([2, 3, 1], seed=0)}
+
+
+@pytest.mark.parametrize("name", ["article", "xor"])
+def test_network_weight_labels_do_not_overlap(name):
+    G = fully_connected_graphs()[name]
+    ax = plot.network(G)
+    boxes = rendered_boxes(ax, WEIGHT_GID)
+    assert len(boxes) == G.number_of_edges()
+    assert overlapping(boxes) == []
+    # Nor in either panel of a comparison, whose axes are narrower.
+    after = G.copy()
+    for u, v in after.edges:
+        after[u][v]["weight"] *= -7.25
+    figure = plot.network_change(G, after)
+    for ax in figure.axes[:2]:
+        boxes = rendered_boxes(ax, WEIGHT_GID)
+        assert len(boxes) == G.number_of_edges()
+        assert overlapping(boxes) == []
+
+
+@pytest.mark.parametrize("name", ["article", "xor"])
+def test_network_bias_labels_clear_of_connections(name):
+    G = fully_connected_graphs()[name]
+    figure = plot.network_change(G, G)
+    for ax in figure.axes[:2]:
+        biases = rendered_boxes(ax, BIAS_GID)
+        assert len(biases) == G.number_of_nodes() - 2  # every neuron
+        lines = edge_lines(ax, G)
+        crossed = [
+            (i, j)
+            for i, box in enumerate(biases)
+            for j, line in enumerate(lines)
+            if box.intersects_path(line, filled=True)
+        ]
+        assert crossed == []
+        labels = biases + rendered_boxes(ax, WEIGHT_GID)
+        assert overlapping(labels) == []
+
+
+def test_animation_heading_fits_a_long_title(worked, tmp_path, monkeypatch):
+    """Title, legend, clock and phase never overlap, on any frame."""
+    trace, G = worked
+    title = "worked example, η = 0.1: one training step"
+    assert len(title) >= 40
+    seen = []
+
+    class Recorder(plot._GifWriter):
+        def grab_frame(self, **savefig_kwargs):
+            super().grab_frame(**savefig_kwargs)
+            figure = self.fig
+            renderer = figure.canvas.get_renderer()
+            shown = [t for t in figure.texts if t.get_text()]
+            names = [t.get_text() for t in shown] + ["legend"] * len(figure.legends)
+            boxes = [t.get_window_extent(renderer) for t in shown]
+            boxes += [legend.get_window_extent(renderer) for legend in figure.legends]
+            seen.append((names, boxes, figure.bbox))
+
+    monkeypatch.setattr(plot, "_GifWriter", Recorder)
+    plot.animate(trace, G, tmp_path / "a.gif", fps=4, title=title)
+    assert seen
+    for names, boxes, frame in seen:
+        assert title in names
+        assert len(boxes) >= 3  # the title, the clock, the legend (and the phase)
+        outside = [
+            name
+            for name, box in zip(names, boxes, strict=True)
+            if not (frame.x0 <= box.x0 <= box.x1 <= frame.x1)
+            or not (frame.y0 <= box.y0 <= box.y1 <= frame.y1)
+        ]
+        assert outside == []
+        clashes = [
+            (names[i], names[j])
+            for i in range(len(boxes))
+            for j in range(i)
+            if boxes[i].overlaps(boxes[j])
+        ]
+        assert clashes == []
+
+
+def test_loss_many_samples_per_epoch_stay_readable():
+    """Samples of very different losses: a light band behind the mean, no zigzag."""
+    epochs, per = 500, 4
+    e = np.arange(epochs)[:, None]
+    scales = np.array([1.0, 1e-3, 3e-2, 1e-4])[None, :] ** (e / epochs)
+    values = ((0.2 / (1 + e / 20)) * scales).ravel()
+    ax = plot.loss(values, samples_per_epoch=per)
+    assert ax.get_yscale() == "log"
+    # No line joins the samples: every line has at most one point per epoch.
+    assert all(len(line.get_xdata()) <= epochs for line in ax.get_lines())
+    (mean,) = ax.get_lines()
+    np.testing.assert_allclose(mean.get_ydata(), values.reshape(epochs, per).mean(1))
+    # The band spans each epoch's lowest to highest sample, light and behind.
+    (band,) = [c for c in ax.collections if c.get_label().startswith("per sample")]
+    assert band.get_alpha() <= 0.4
+    assert band.get_zorder() < mean.get_zorder()
+    ys = np.concatenate([p.vertices[:, 1] for p in band.get_paths()])
+    grid = values.reshape(epochs, per)
+    np.testing.assert_allclose(ys.min(), grid.min(axis=1).min())
+    np.testing.assert_allclose(ys.max(), grid.max(axis=1).max())
+    # The mean is the boldest thing on the plot.
+    assert mean.get_linewidth() >= 2
+
+
+def test_loss_few_epochs_show_each_sample_as_a_dot():
+    values = np.geomspace(1.0, 0.01, 40)
+    ax = plot.loss(values, samples_per_epoch=4)
+    dots, mean = ax.get_lines()
+    assert dots.get_linestyle() == "None"  # dots, not a zigzag line
+    assert len(dots.get_xdata()) == 40
+    assert mean.get_zorder() > dots.get_zorder()
+    assert mean.get_linewidth() > dots.get_linewidth()
+
+
+def test_timeline_value_labels_clear_of_arrowheads_and_updates():
+    import neurosim
+    from neurosim.examples import article_network
+
+    rng = np.random.default_rng(0)
+    X, Z = rng.uniform(-1, 1, (1, 2)), rng.uniform(0, 1, (1, 1))
+    trace = neurosim.Network(article_network()).train(X, Z, record=True).trace
+    ax = plot.timeline(trace)
+    boxes = rendered_boxes(ax, VALUE_GID)
+    assert len(boxes) == len(trace)
+    lanes = {str(t.get_text()): k for k, t in enumerate(ax.get_yticklabels())}
+    tips = [
+        (t, lanes[str(v)])
+        for t, v in zip(trace.received_at, trace.destination, strict=True)
+    ]
+    marks = [
+        (t, lanes[str(v)])
+        for t, v in zip(trace.updates.time, trace.updates.neuron, strict=True)
+    ]
+    points = ax.transData.transform(np.array(tips + marks, dtype=float))
+    clearance = 4 * ax.figure.dpi / 72  # 4 points around an arrow's tip or a diamond
+    too_close = []
+    for i, box in enumerate(boxes):
+        extent = box.get_extents()
+        dx = np.maximum(
+            np.maximum(extent.x0 - points[:, 0], points[:, 0] - extent.x1), 0
+        )
+        dy = np.maximum(
+            np.maximum(extent.y0 - points[:, 1], points[:, 1] - extent.y1), 0
+        )
+        too_close += [(i, int(j)) for j in np.flatnonzero(np.hypot(dx, dy) < clearance)]
+    assert too_close == []
