@@ -161,9 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         G, net, titles=("before", f"after {run.epochs} epochs of AND")
     )
     run.save(figure, "network.png")
-    # The epoch means only: per sample, the four losses differ by orders of
-    # magnitude and their zigzag would fill the plot.
-    ax = plot.loss(history.epoch_loss, samples_per_epoch=1)
+    # The epoch means, with each epoch's four samples as a light band behind.
+    ax = plot.loss(history)
     ax.set_title("Perceptron learning AND: mean E per sample")
     run.save(ax, "loss.png")
     run.save_trace(step.trace)

@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     ax.set_title(f"Worked example, η = {SMALL_ETA}: the error falls every epoch")
     run.save(ax, "loss.png")
     if not run.options.no_animation:
-        title = f"one step, η = {ARTICLE_ETA}"  # longer runs into the legend
+        title = f"worked example (seed 000), one step, η = {ARTICLE_ETA}"
         plot.animate(step.trace, before, run.path("animation.gif"), title=title)
     run.save_trace(step.trace)
     return run.finish()

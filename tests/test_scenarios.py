@@ -229,3 +229,22 @@ def test_fmt():
     assert fmt(114.67531249999999) == "114.6753125"
     assert fmt(-0.0) == "0"
     assert fmt(float("inf")) == "inf"
+
+
+def test_make_figures_runs_every_scenario(monkeypatch, tmp_path):
+    """docs/make_figures.py finds every scenario (each run stubbed out here)."""
+    import importlib.util
+    from pathlib import Path
+
+    from neurosim import cli
+
+    path = Path(__file__).resolve().parent.parent / "docs" / "make_figures.py"
+    spec = importlib.util.spec_from_file_location("make_figures", path)
+    make_figures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_figures)
+    calls = []
+    monkeypatch.setattr(cli, "main", lambda argv: calls.append(argv) or 0)
+    monkeypatch.setattr(make_figures, "DOCS", tmp_path)
+    assert make_figures.main([]) == 0
+    assert [argv[1] for argv in calls] == list(cli.find_scenarios())
+    assert len(calls) == 6
