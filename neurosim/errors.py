@@ -29,7 +29,8 @@ class DivergenceError(ArithmeticError):
         Where in training it happened (0-based; ``sample`` is the batch's
         index in mini-batch training).
     quantity : str
-        What became non-finite (``"output"``, ``"delta"``, ``"weights"``...).
+        What became non-finite: ``"output"`` (the neuron's ``e`` or ``y``) or
+        ``"weight update"`` (its weights or bias after an update).
     """
 
     def __init__(self, neuron: object, epoch: int, sample: int, quantity: str):

@@ -233,9 +233,14 @@ class Network:
         t = self._topology
         n_hidden = len(t.neurons) - len(t.outputs)
         names = sorted({s.activation.name for s in self._states.values()})
+
+        def count(n: int, what: str) -> str:
+            return f"{n} {what}" if n == 1 else f"{n} {what}s"
+
         return (
-            f"Network({len(t.inputs)} inputs, {n_hidden} hidden, {len(t.outputs)} "
-            f"outputs, {len(t.weights)} connections: {', '.join(names)})"
+            f"Network({count(len(t.inputs), 'input')}, {n_hidden} hidden, "
+            f"{count(len(t.outputs), 'output')}, "
+            f"{count(len(t.weights), 'connection')}: {', '.join(names)})"
         )
 
     # -- running it

@@ -233,11 +233,15 @@ def get_rule(spec: str | Rule) -> Rule:
     --------
     >>> get_rule("article")
     Article()
+    >>> get_rule("Feedback alignment")
+    FeedbackAlignment(seed=0, scale=None)
     """
     if isinstance(spec, Rule):
         return spec
-    if isinstance(spec, str) and spec in RULES:
-        return RULES[spec]()
+    if isinstance(spec, str):
+        name = spec.strip().lower().replace("-", "_").replace(" ", "_")
+        if name in RULES:
+            return RULES[name]()
     known = ", ".join(repr(k) for k in RULES)
     raise ValueError(
         f"unknown rule {spec!r}; use one of {known} or a neurosim.rules.Rule"

@@ -1215,7 +1215,9 @@ def _parse_csv_record(record: dict[str, str], node: Any) -> tuple[Any, ...]:
         if kind not in _KIND_CODE:
             raise ValueError(f"unknown message kind {kind!r}")
         if record["old"] != "":
-            raise ValueError("a message row has an empty 'old' column")
+            raise ValueError(
+                f"a message row must leave 'old' empty, not {record['old']!r}"
+            )
         cell = record["value"]
         if cell.startswith("["):
             try:
@@ -1239,10 +1241,13 @@ def _parse_csv_record(record: dict[str, str], node: Any) -> tuple[Any, ...]:
         )
     if record["record"] == "update":
         if kind != "update":
-            raise ValueError(f"an update row has kind 'update', not {kind!r}")
+            raise ValueError(f"an update row must have kind 'update', not {kind!r}")
         time = _float_cell(record["sent_at"], "sent_at")
         if record["received_at"] != record["sent_at"]:
-            raise ValueError("an update row has sent_at == received_at")
+            raise ValueError(
+                "an update row must have sent_at == received_at (its time), "
+                f"not {record['sent_at']!r} and {record['received_at']!r}"
+            )
         source = None if record["source"] == "" else node(record["source"])
         return (
             epoch,
