@@ -41,13 +41,22 @@ def worked_example() -> nx.DiGraph:
     """The 2-2-2 identity network of seed 000, with its initial weights w1..w8.
 
     ``h1 = i1·w1 + i2·w3``, ``h2 = i1·w2 + i2·w4``, ``o1 = h1·w5 + h2·w7``,
-    ``o2 = h1·w6 + h2·w8``; no bias (biases start at 0).
+    ``o2 = h1·w6 + h2·w8``. As in the article, the neurons have no bias
+    (node attribute ``bias=None``), so every step is the article's.
+
+    Examples
+    --------
+    >>> worked_example().nodes["h1"]
+    {'layer': 1, 'activation': 'identity', 'bias': None}
     """
-    return layered(
+    G = layered(
         [2, 2, 2],
         weights=[[[1.5, 2.0], [2.0, 2.5]], [[1.2, 2.5], [0.5, 1.0]]],
         activation="identity",
     )
+    for v in ("h1", "h2", "o1", "o2"):
+        G.nodes[v]["bias"] = None
+    return G
 
 
 def article_network(seed: int = 0) -> nx.DiGraph:

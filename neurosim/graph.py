@@ -42,7 +42,8 @@ class Topology:
     weights, delays : dict
         ``{(u, v): float}`` for every connection.
     biases : dict
-        ``{v: float}`` for every non-input neuron.
+        ``{v: float}`` for every non-input neuron; ``None`` for a neuron
+        without bias (node attribute ``bias=None``).
     activations : dict
         ``{v: str or activation object}`` for every non-input neuron, as given.
     """
@@ -54,7 +55,7 @@ class Topology:
     successors: dict[Node, tuple[Node, ...]]
     weights: dict[tuple[Node, Node], float]
     delays: dict[tuple[Node, Node], float]
-    biases: dict[Node, float]
+    biases: dict[Node, float | None]
     activations: dict[Node, object]
 
     @property
@@ -236,11 +237,12 @@ def validate(
     activations: dict[Node, object] = {}
     for v in rest:
         bias = G.nodes[v].get("bias", 0.0)
-        if not _finite_number(bias):
+        if bias is not None and not _finite_number(bias):
             raise NetworkError(
-                f"node {v!r} has bias {bias!r}; it must be a finite number"
+                f"node {v!r} has bias {bias!r}; it must be a finite number "
+                "(or None for a neuron without bias)"
             )
-        biases[v] = float(bias)
+        biases[v] = None if bias is None else float(bias)
         activations[v] = G.nodes[v].get("activation", "sigmoid")
     return Topology(
         nodes=nodes,

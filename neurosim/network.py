@@ -163,11 +163,10 @@ class Network:
                 activation = get_activation(topology.activations[v])
             except ValueError as exc:
                 raise NetworkError(f"node {v!r}: {exc}") from None
-            params = np.array(
-                [topology.weights[u, v] for u in topology.predecessors[v]]
-                + [topology.biases[v]]
-            )
-            states[v] = NeuronState(v, activation, params)
+            bias = topology.biases[v]
+            weights = [topology.weights[u, v] for u in topology.predecessors[v]]
+            params = np.array([*weights, 0.0 if bias is None else bias])
+            states[v] = NeuronState(v, activation, params, has_bias=bias is not None)
         self._graph = graph.copy()
         self._topology = topology
         self._states = states
@@ -209,8 +208,11 @@ class Network:
 
     @property
     def biases(self) -> dict[Node, float]:
-        """The current bias of every non-input neuron, ``{v: b}``."""
-        return {v: float(s.params[-1]) for v, s in self._states.items()}
+        """The current bias of every non-input neuron that has one, ``{v: b}``.
+
+        A node whose ``bias`` attribute is ``None`` has no bias: it is left out.
+        """
+        return {v: float(s.params[-1]) for v, s in self._states.items() if s.has_bias}
 
     def to_graph(self) -> nx.DiGraph:
         """A new DiGraph like the one given, with the current weights and biases.
@@ -529,10 +531,13 @@ class Network:
             "value": value,
         }
 
-        sources = {
-            i: np.array([rank[u] for u in self._topology.predecessors[nodes[i]]] + [-1])
-            for i in range(len(self._topology.inputs), n)
-        }
+        # per neuron: the predecessor of each parameter (-1: the bias, if any)
+        sources = {}
+        for i in range(len(self._topology.inputs), n):
+            v = nodes[i]
+            bias = [-1] if self._states[v].has_bias else []
+            preds = [rank[u] for u in self._topology.predecessors[v]]
+            sources[i] = np.array(preds + bias, dtype=np.intp)
         records = result.updates
         sizes = [len(sources[i]) for _, i, _, _, _ in records]
         ks = np.repeat([r[0] for r in records], sizes).astype(np.intp)
@@ -541,8 +546,12 @@ class Network:
             "sample": label_sample[ks],
             "neuron": np.repeat([r[1] for r in records], sizes),
             "source": np.concatenate([sources[r[1]] for r in records] or [[]]),
-            "old": np.concatenate([r[3] for r in records] or [[]]),
-            "new": np.concatenate([r[4] for r in records] or [[]]),
+            "old": np.concatenate(
+                [r[3][:m] for r, m in zip(records, sizes, strict=True)] or [[]]
+            ),
+            "new": np.concatenate(
+                [r[4][:m] for r, m in zip(records, sizes, strict=True)] or [[]]
+            ),
             "time": np.repeat([r[2] for r in records], sizes),
         }
         self.last_trace = Trace.from_columns(nodes, messages, updates)

@@ -39,13 +39,14 @@ class NeuronState:
 
     ``params`` is ``[w_1, ..., w_n, b]``: the weights of the incoming
     connections in predecessor order, then the bias (a weight on a constant
-    input of 1, as in seed 002).
+    input of 1, as in seed 002). A neuron without bias keeps ``b = 0``.
     """
 
     name: Hashable
     activation: Any
     params: Array
     optimizer_state: object = None
+    has_bias: bool = True  # False: b stays 0 and is never trained
 
     @property
     def weights(self) -> Array:
@@ -237,6 +238,8 @@ async def run_neuron(
             np.matmul(run.rows(xs, size), u, out=grad[:-1])
             grad[-1] = u.sum()
             grad /= -size
+            if not state.has_bias:
+                grad[-1] = 0.0  # keeps b at exactly 0 under every optimizer
             old = params.copy() if record_update is not None else None
             run.optimizer.step(params, grad, state.optimizer_state)
             if problem is None and not np.isfinite(params).all():

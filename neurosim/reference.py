@@ -111,6 +111,7 @@ class _Net:
     formula: dict[Node, _Formula]
     edges: list[Edge]  # G.edges order: the order of every weights dict
     neurons: list[Node]  # non-input nodes in G.nodes order: every biases dict
+    unbiased: frozenset  # neurons whose bias attribute is None: b = 0, untrained
 
 
 def _read(
@@ -141,8 +142,13 @@ def _read(
         weights[u, v] = float(w)
     neurons = [v for v in G.nodes if G.in_degree(v) > 0]
     biases = {}
+    unbiased = set()
     for v in neurons:
-        biases[v] = float(G.nodes[v].get("bias", 0.0))
+        bias = G.nodes[v].get("bias", 0.0)
+        if bias is None:  # a neuron without bias
+            unbiased.add(v)
+            bias = 0.0
+        biases[v] = float(bias)
         if not np.isfinite(biases[v]):
             raise NetworkError(f"node {v!r} has a non-finite bias")
     net = _Net(
@@ -157,6 +163,7 @@ def _read(
         },
         edges=list(weights),
         neurons=neurons,
+        unbiased=frozenset(unbiased),
     )
     return net, weights, biases
 
@@ -250,7 +257,7 @@ def _directions(
 ) -> tuple[dict[Edge, float], dict[Node, float]]:
     """The SGD directions mean(g_v·y_u) and mean(g_v)."""
     dw = {(u, v): float(np.mean(g[v] * fwd.y[u])) for u, v in net.edges}
-    db = {v: float(np.mean(g[v])) for v in net.neurons}
+    db = {v: float(np.mean(g[v])) for v in net.neurons if v not in net.unbiased}
     return dw, db
 
 
@@ -655,12 +662,15 @@ def train(
             dw, db = _directions(net, fwd, g)
             # θ = [weights in G.edges order, biases in G.nodes order]
             theta = np.array([*weights.values(), *biases.values()])
-            grad = -np.array([*dw.values(), *db.values()])
+            # a neuron without bias gets a zero gradient: its b stays 0
+            db_all = [0.0 if v in net.unbiased else db[v] for v in net.neurons]
+            grad = -np.array([*dw.values(), *db_all])
             theta = opt.step(theta, grad).tolist()
             weights = dict(zip(net.edges, theta[: len(net.edges)], strict=True))
             biases = dict(zip(net.neurons, theta[len(net.edges) :], strict=True))
     loss = np.concatenate(losses)
     loss.setflags(write=False)
+    biases = {v: b for v, b in biases.items() if v not in net.unbiased}
     return ReferenceResult(weights, biases, loss)
 
 

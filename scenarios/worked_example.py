@@ -19,7 +19,7 @@ from neurosim import plot, scenario
 from neurosim.examples import WORKED_EXAMPLE_DATA, WORKED_EXAMPLE_NAMES, worked_example
 
 X, Z = WORKED_EXAMPLE_DATA
-ARTICLE_ETA = 0.1  # the article's learning rate: one step is right, repeating diverges
+ARTICLE_ETA = 0.1  # the article's learning rate: repeating its step diverges
 SMALL_ETA = 0.02  # small enough for the error to fall every step
 ARTICLE_W5 = -1.3986  # what the article prints for w5 after the step
 
@@ -118,10 +118,9 @@ def print_step(run, step, before, net):
             note = f"the article prints {ARTICLE_W5} (a rounding slip)"
         rows.append([name, f"{u} → {v}", old, new, (old - new) / ARTICLE_ETA, note])
     run.table(["weight", "connection", "before", "after", "∂E/∂w", ""], rows)
-    biases = ", ".join(f"{v} {f(b)}" for v, b in net.biases.items())
     run.paragraph(
-        "neurosim also trains a bias per neuron (0 in the article); after the "
-        f"step: {biases}",
+        "As in the article, the neurons have no bias (node attribute bias=None), "
+        "so every step is the article's, not only this one.",
         indent=2,
     )
 

@@ -36,7 +36,7 @@ def dags(draw, max_hidden=5):
         for u in chosen:
             G.add_edge(u, v)
         G.nodes[v]["activation"] = draw(st.sampled_from(ACTIVATIONS))
-        G.nodes[v]["bias"] = draw(finite)
+        G.nodes[v]["bias"] = draw(st.one_of(finite, st.none()))  # None: no bias
     for p, u in enumerate(nodes[: n_in + n_hidden]):
         if G.out_degree(u) == 0:
             later = nodes[max(p + 1, n_in) :]

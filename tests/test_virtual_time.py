@@ -46,7 +46,8 @@ def test_messages_per_sample(trace):
         t = trace.filter(sample=sample)
         assert (t.kind == "forward").sum() == 8
         assert (t.kind == "backward").sum() == 4
-        assert len(t.updates) == 8 + 4  # every weight and every bias
+        assert len(t.updates) == 8  # every weight; these neurons have no bias
+        assert set(t.updates.source) == {"i1", "i2", "h1", "h2"}
 
 
 def test_delays_and_skip_connections():
