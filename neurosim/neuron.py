@@ -180,7 +180,8 @@ async def run_neuron(
                 else:
                     assert kind == TARGET, kind
                     target = value
-            e = w @ run.rows(xs, size)
+            x = run.rows(xs, size)
+            e = w @ x
             e += params[-1]  # in place: fewer fresh arrays per iteration
             y = f(e)
             problem = None
@@ -235,7 +236,9 @@ async def run_neuron(
             # -- update: the gradient of the batch-mean loss, through the optimizer
             u = signal_update(delta, g)
             grad = np.empty(n_in + 1)
-            np.matmul(run.rows(xs, size), u, out=grad[:-1])
+            if n_back:  # it awaited errors: the workspace served other neurons since
+                x = run.rows(xs, size)
+            np.matmul(x, u, out=grad[:-1])
             grad[-1] = u.sum()
             grad /= -size
             if not state.has_bias:
