@@ -15,20 +15,12 @@ from PIL import Image
 
 from neurosim import plot
 from neurosim.errors import DataError
+from neurosim.examples import worked_example
 from neurosim.plot import ARRIVALS_GID, BIAS_GID, MESSAGE_GID, VALUE_GID, WEIGHT_GID
 from neurosim.trace import Trace
 
 # The worked example of background.md (seed 000).
-WORKED_WEIGHTS = {
-    ("i1", "h1"): 1.5,
-    ("i1", "h2"): 2.0,
-    ("i2", "h1"): 2.0,
-    ("i2", "h2"): 2.5,
-    ("h1", "o1"): 1.2,
-    ("h1", "o2"): 2.5,
-    ("h2", "o1"): 0.5,
-    ("h2", "o2"): 1.0,
-}
+WORKED_WEIGHTS = nx.get_edge_attributes(worked_example(), "weight")
 
 
 def layered_graph(sizes, seed=0, weights=None) -> nx.DiGraph:

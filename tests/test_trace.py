@@ -7,24 +7,17 @@ import json
 import random
 from pathlib import Path
 
+import networkx as nx
 import numpy as np
 import pytest
 
 from neurosim.errors import DataError
+from neurosim.examples import worked_example
 from neurosim.trace import CSV_COLUMNS, Trace
 
 # The worked example of background.md (seed 000): a 2-2-2 identity network.
 LAYERS = [["i1", "i2"], ["h1", "h2"], ["o1", "o2"]]
-WEIGHTS = {
-    ("i1", "h1"): 1.5,
-    ("i1", "h2"): 2.0,
-    ("i2", "h1"): 2.0,
-    ("i2", "h2"): 2.5,
-    ("h1", "o1"): 1.2,
-    ("h1", "o2"): 2.5,
-    ("h2", "o1"): 0.5,
-    ("h2", "o2"): 1.0,
-}
+WEIGHTS = nx.get_edge_attributes(worked_example(), "weight")
 
 
 def worked_example_rows(iterations=1, samples=1, learning_rate=0.1, batch=None):
