@@ -279,6 +279,19 @@ def layered_names(sizes: Sequence[int]) -> list[list[str]]:
     return names
 
 
+def _layer_arrays(given, name: str, what: str, shapes, sizes) -> list[np.ndarray]:
+    """`given` as one float array per layer, each of its expected shape."""
+    if len(given) != len(shapes):
+        raise NetworkError(
+            f"{name} has {len(given)} {what}; sizes {sizes} need {len(shapes)}"
+        )
+    arrays = [np.asarray(a, dtype=float) for a in given]
+    for k, (a, shape) in enumerate(zip(arrays, shapes, strict=True)):
+        if a.shape != shape:
+            raise NetworkError(f"{name}[{k}] has shape {a.shape}; expected {shape}")
+    return arrays
+
+
 def layered(
     sizes: Sequence[int],
     weights: Sequence[np.ndarray] | None = None,
@@ -358,27 +371,13 @@ def layered(
                 for b, s in zip(bounds, shapes, strict=True)
             ]
     else:
-        if len(weights) != n_layers:
-            raise NetworkError(
-                f"weights has {len(weights)} matrices; sizes {sizes} need {n_layers}"
-            )
-        Ws = [np.asarray(W, dtype=float) for W in weights]
-        for k, (W, s) in enumerate(zip(Ws, shapes, strict=True)):
-            if W.shape != s:
-                raise NetworkError(f"weights[{k}] has shape {W.shape}; expected {s}")
+        Ws = _layer_arrays(weights, "weights", "matrices", shapes, sizes)
     if biases is None:
         bs = [np.zeros(s[1]) for s in shapes]
     else:
-        if len(biases) != n_layers:
-            raise NetworkError(
-                f"biases has {len(biases)} vectors; sizes {sizes} need {n_layers}"
-            )
-        bs = [np.asarray(b, dtype=float) for b in biases]
-        for k, (b, s) in enumerate(zip(bs, shapes, strict=True)):
-            if b.shape != (s[1],):
-                raise NetworkError(
-                    f"biases[{k}] has shape {b.shape}; expected {(s[1],)}"
-                )
+        bs = _layer_arrays(
+            biases, "biases", "vectors", [(s[1],) for s in shapes], sizes
+        )
 
     names = layered_names(sizes)
     G = nx.DiGraph()

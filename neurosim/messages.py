@@ -31,7 +31,6 @@ __all__ = [
     "BACKWARD",
     "FORWARD",
     "INPUT",
-    "KIND_NAMES",
     "TARGET",
     "Link",
     "post",
@@ -43,13 +42,6 @@ BACKWARD = 1
 INPUT = 2
 TARGET = 3
 
-KIND_NAMES = {
-    FORWARD: "forward",
-    BACKWARD: "backward",
-    INPUT: "input",
-    TARGET: "target",
-}
-"""How each kind is named in a :class:`~neurosim.trace.Trace`."""
 
 Message = tuple[int, int, Any, float]
 

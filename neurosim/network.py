@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import gc
 import math
 from collections.abc import Callable, Hashable, Sequence
@@ -362,7 +363,7 @@ class Network:
                 s.optimizer_state = opt.init_state(len(s.params))
             self._optimizer = opt
         saved = {
-            v: (s.params.copy(), _copy_state(s.optimizer_state))
+            v: (s.params.copy(), copy.deepcopy(s.optimizer_state))
             for v, s in self._states.items()
         }
         rows, labels = _schedule(len(X), int(epochs), int(batch_size))
@@ -575,9 +576,3 @@ def _gc_paused():
     finally:
         if enabled:
             gc.enable()
-
-
-def _copy_state(state: object) -> object:
-    import copy
-
-    return copy.deepcopy(state)

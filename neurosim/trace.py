@@ -357,33 +357,19 @@ class Trace:
 
         columns = _columns(messages, 8, "message")
         n = len(columns[0])
-        epoch = np.fromiter(columns[0], dtype=np.int64, count=n)
-        sample = np.fromiter(columns[1], dtype=np.int64, count=n)
-        kind = _codes(columns[2], _KIND_CODE, np.int8, "message kind")
-        source = _codes(columns[3], index, np.intp, "node")
-        destination = _codes(columns[4], index, np.intp, "node")
-        sent_at = np.fromiter(columns[5], dtype=np.float64, count=n)
-        received_at = np.fromiter(columns[6], dtype=np.float64, count=n)
-        value = _values(columns[7])
-        tiebreak = [received_at] if value.dtype == object else [value, received_at]
-        order = _sort_order(
-            _pair_key(epoch, sample),
-            sent_at,
-            (kind.astype(np.int64) * len(nodes) + source) * len(nodes) + destination,
-            tiebreak,
-        )
-        update_table = _update_table(updates, nodes, index)
-        return cls(
+        return cls.from_columns(
             nodes,
-            epoch[order],
-            sample[order],
-            kind[order],
-            source[order],
-            destination[order],
-            sent_at[order],
-            received_at[order],
-            value[order],
-            update_table,
+            {
+                "epoch": np.fromiter(columns[0], dtype=np.int64, count=n),
+                "sample": np.fromiter(columns[1], dtype=np.int64, count=n),
+                "kind": _codes(columns[2], _KIND_CODE, np.int8, "message kind"),
+                "source": _codes(columns[3], index, np.intp, "node"),
+                "destination": _codes(columns[4], index, np.intp, "node"),
+                "sent_at": np.fromiter(columns[5], dtype=np.float64, count=n),
+                "received_at": np.fromiter(columns[6], dtype=np.float64, count=n),
+                "value": _values(columns[7]),
+            },
+            _update_columns(updates, index),
         )
 
     @classmethod
@@ -1048,34 +1034,19 @@ def _sort_order(
     return order
 
 
-def _update_table(
-    rows: Iterable[Sequence[Any]], nodes: tuple[Hashable, ...], index: dict
-) -> UpdateTable:
+def _update_columns(rows: Iterable[Sequence[Any]], index: dict) -> dict[str, Any]:
+    """Update rows as the columns :meth:`Trace.from_columns` takes (bias: -1)."""
     columns = _columns(rows, 7, "update")
     n = len(columns[0])
-    epoch = np.fromiter(columns[0], dtype=np.int64, count=n)
-    sample = np.fromiter(columns[1], dtype=np.int64, count=n)
-    neuron = _codes(columns[2], index, np.intp, "node")
-    bias = len(nodes)  # sorts after every predecessor
-    source = _codes(columns[3], {**index, None: bias}, np.intp, "node")
-    old = np.fromiter(columns[4], dtype=np.float64, count=n)
-    new = np.fromiter(columns[5], dtype=np.float64, count=n)
-    time = np.fromiter(columns[6], dtype=np.float64, count=n)
-    order = _sort_order(
-        _pair_key(epoch, sample), time, neuron * (len(nodes) + 1) + source, [new, old]
-    )
-    source = source[order]
-    source[source == bias] = -1
-    return UpdateTable(
-        nodes,
-        epoch[order],
-        sample[order],
-        neuron[order],
-        source,
-        old[order],
-        new[order],
-        time[order],
-    )
+    return {
+        "epoch": np.fromiter(columns[0], dtype=np.int64, count=n),
+        "sample": np.fromiter(columns[1], dtype=np.int64, count=n),
+        "neuron": _codes(columns[2], index, np.intp, "node"),
+        "source": _codes(columns[3], {**index, None: -1}, np.intp, "node"),
+        "old": np.fromiter(columns[4], dtype=np.float64, count=n),
+        "new": np.fromiter(columns[5], dtype=np.float64, count=n),
+        "time": np.fromiter(columns[6], dtype=np.float64, count=n),
+    }
 
 
 def _import_pandas() -> Any:
