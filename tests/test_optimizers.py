@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import doctest
 import itertools
+import math
 import os
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from neurosim import optimizers
@@ -38,8 +39,24 @@ ALL_CLASSES = [SGD, Momentum, Adagrad, Adam]
 
 
 def exact_fma(a: float, b: float, c: float) -> float:
-    """a*b + c rounded once: Fraction arithmetic is exact, float() rounds."""
-    return float(Fraction(a) * Fraction(b) + Fraction(c))
+    """a*b + c rounded once: Fraction arithmetic is exact, float() rounds.
+
+    Fractions have no signed zero, so an exact zero takes IEEE 754's sign:
+    negative only when the product and the addend are both negative zeros
+    (an exact cancellation of non-zero terms gives +0).
+    """
+    exact = Fraction(a) * Fraction(b) + Fraction(c)
+    if exact == 0:
+        product_negative = math.copysign(1.0, a) * math.copysign(1.0, b) < 0
+        if (
+            (a == 0 or b == 0)
+            and c == 0
+            and product_negative
+            and math.copysign(1.0, c) < 0
+        ):
+            return -0.0
+        return 0.0
+    return float(exact)
 
 
 def bits(x: np.ndarray) -> np.ndarray:
@@ -104,6 +121,7 @@ factors = st.one_of(st.just(0.0), st.floats(1e-140, 1e100), st.floats(-1e100, -1
 
 
 @given(factors, factors, st.floats(-1e150, 1e150))
+@example(0.0, -1.0, -0.0)  # (-0) + (-0) is -0: the sign of an exact zero
 def test_fma_property(a, b, c):
     with np.errstate(all="ignore"):
         got = optimizers._fma(np.array([a]), np.array([b]), np.array([c]))
