@@ -21,7 +21,13 @@ Examples
 
 from neurosim import examples, optimizers, reference, rules
 from neurosim.activations import ACTIVATIONS, Activation
-from neurosim.errors import DataError, DivergenceError, NetworkError, NeuronError
+from neurosim.errors import (
+    DataError,
+    DivergenceError,
+    NetworkError,
+    NeuronError,
+    StalledError,
+)
 from neurosim.graph import Topology, layered, validate
 from neurosim.network import History, Network
 from neurosim.trace import Trace
@@ -37,6 +43,7 @@ __all__ = [
     "Network",
     "NetworkError",
     "NeuronError",
+    "StalledError",
     "Topology",
     "Trace",
     "__version__",

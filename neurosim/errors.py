@@ -7,7 +7,16 @@ raised before any neuron starts.
 
 from __future__ import annotations
 
-__all__ = ["DataError", "DivergenceError", "NetworkError", "NeuronError"]
+from typing import NamedTuple
+
+__all__ = [
+    "DataError",
+    "DivergenceError",
+    "NetworkError",
+    "NeuronError",
+    "StalledError",
+    "Waiting",
+]
 
 
 class NetworkError(ValueError):
@@ -57,3 +66,56 @@ class NeuronError(RuntimeError):
 
     def __reduce__(self):
         return (type(self), (self.neuron, self.args[0]))
+
+
+class Waiting(NamedTuple):
+    """One neuron that waits for messages that will never come.
+
+    Attributes
+    ----------
+    neuron : hashable
+        The waiting neuron.
+    iteration : int
+        The iteration (sample, or batch) it waits in, counted from 0 across
+        epochs.
+    step : str
+        ``"forward"`` (it waits for signals) or ``"backward"`` (for errors).
+    senders : tuple
+        The nodes whose messages it still waits for, in node order.
+    """
+
+    neuron: object
+    iteration: int
+    step: str
+    senders: tuple
+
+
+class StalledError(RuntimeError):
+    """The simulation cannot go on: some neuron waits for a message that will
+    never arrive (a lost message, or a rule that routes errors wrongly).
+
+    Attributes
+    ----------
+    waiting : tuple of Waiting
+        Every neuron found waiting, in iteration then node order.
+    time : float
+        The virtual time at which the run stopped.
+    """
+
+    def __init__(self, waiting, time: float, reason: str = "nothing is in flight"):
+        self.waiting = tuple(waiting)
+        self.time = time
+        self.reason = reason
+        shown = "; ".join(
+            f"neuron {w.neuron!r} waits in iteration {w.iteration} ({w.step}) "
+            f"for {', '.join(repr(s) for s in w.senders)}"
+            for w in self.waiting[:5]
+        )
+        more = len(self.waiting) - 5
+        super().__init__(
+            f"the simulation stalled at t = {time:g} ({reason}): {shown}"
+            + (f"; and {more} more" if more > 0 else "")
+        )
+
+    def __reduce__(self):
+        return (type(self), (self.waiting, self.time, self.reason))
