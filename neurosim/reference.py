@@ -34,7 +34,8 @@ identity network.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping, Sequence
+import heapq
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +43,7 @@ import networkx as nx
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from neurosim.errors import DataError, NetworkError
+from neurosim.errors import DataError, NetworkError, StalledError, Waiting
 
 __all__ = [
     "ReferenceResult",
@@ -107,7 +108,7 @@ class _Net:
     outputs: list[Node]
     order: list[Node]  # the non-input nodes, topologically sorted
     preds: dict[Node, list[Node]]  # predecessor order = order of the θ vector
-    succs: dict[Node, list[Node]]
+    succs: dict[Node, list[Node]]  # of every node, inputs included
     formula: dict[Node, _Formula]
     edges: list[Edge]  # G.edges order: the order of every weights dict
     neurons: list[Node]  # non-input nodes in G.nodes order: every biases dict
@@ -156,7 +157,7 @@ def _read(
         outputs=outputs,
         order=[v for v in nx.topological_sort(G) if G.in_degree(v) > 0],
         preds={v: list(G.predecessors(v)) for v in neurons},
-        succs={v: list(G.successors(v)) for v in neurons},
+        succs={v: list(G.successors(v)) for v in G.nodes},
         formula={
             v: _formula(G.nodes[v].get("activation", "sigmoid"), f"node {v!r}")
             for v in neurons
@@ -307,11 +308,12 @@ _LEARNING_RATES = {"sgd": 0.1, "momentum": 0.1, "adagrad": 0.01, "adam": 0.001}
 
 
 class _Optimizer:
-    """One optimizer over a flat parameter vector, with its persistent state.
+    """The optimizer of one neuron: its vector ``θ = [w_1 … w_n, b]``, its
+    state, and its own step count ``t`` (the number of *its* updates, which
+    Adam's bias correction and Adagrad's decay use).
 
-    Every operation is elementwise, so one vector of all parameters gives the
-    same numbers as one vector per neuron. The comments name the torch call
-    each line reproduces (``torch/optim/{sgd,adagrad,adam}.py``,
+    Every operation is elementwise. The comments name the torch call each
+    line reproduces (``torch/optim/{sgd,adagrad,adam}.py``,
     ``_single_tensor_*``). torch's CPU kernels fuse some multiply-adds and
     round float64 ``sqrt`` its own way, so agreement is to rounding, not bit
     for bit.
@@ -431,27 +433,470 @@ def _check_count(value: int, name: str) -> int:
     return int(value)
 
 
+# --- the schedule: virtual time, as a plain event loop (concepts.md) ---
+
+_KINDS = ("forward", "backward", "feedback")
+_ON_MISSING = ("error", "zero", "last")
+
+# The order of events at equal times: arrivals first (so that a message
+# arriving at t counts for a step at t), then backward steps with their
+# updates, then forward steps and entries, then deadlines. Within a kind, the
+# lower iteration first, then the node's rank in G.nodes (any order between
+# neurons would do: they share no state), then the order of pushing.
+_ARRIVE, _BACKWARD, _FORWARD, _DEADLINE = 0, 1, 2, 3
+
+
+def _delays(G: nx.DiGraph, net: _Net) -> dict[Edge, float]:
+    """The ``delay`` of every connection (default 1), finite and >= 0."""
+    delays = {}
+    for u, v in net.edges:
+        d = G.edges[u, v].get("delay", 1.0)
+        if isinstance(d, bool) or not isinstance(d, int | float | np.number):
+            d = np.nan
+        if not (np.isfinite(d) and d >= 0):
+            raise NetworkError(
+                f"edge {(u, v)!r} has delay {G.edges[u, v]['delay']!r}; "
+                "it must be a finite number >= 0"
+            )
+        delays[u, v] = float(d)
+    return delays
+
+
+@dataclass(frozen=True)
+class _Routes:
+    """Where error messages go under a rule, read once.
+
+    ``senders[v]``: the nodes whose error messages ``v`` waits for, in the
+    order it sums them. ``receivers[w]``: ``(v, kind, delay)`` for each node
+    ``w`` sends an error message to. ``kind`` is ``"backward"`` (back along
+    the connection ``v → w``) or ``"feedback"`` (direct feedback from the
+    output ``w`` to the hidden ``v``, named ``(v, w)``).
+    """
+
+    kind: str
+    senders: dict[Node, list[Node]]
+    receivers: dict[Node, list[tuple[Node, str, float]]]
+
+
+def _routes(net: _Net, rule: str, delays: Mapping[Edge, float]) -> _Routes:
+    if rule == "direct_feedback_alignment":
+        outputs = set(net.outputs)
+        hidden = [h for h in net.neurons if h not in outputs]
+        return _Routes(
+            kind="feedback",
+            senders={v: [] if v in outputs else list(net.outputs) for v in net.neurons},
+            receivers={
+                v: [(h, "feedback", delays.get((h, v), 1.0)) for h in hidden]
+                if v in outputs
+                else []
+                for v in net.neurons
+            },
+        )
+    inputs = set(net.inputs)
+    return _Routes(
+        kind="backward",
+        senders={v: list(net.succs[v]) for v in net.neurons},
+        receivers={
+            v: [(u, "backward", delays[u, v]) for u in net.preds[v] if u not in inputs]
+            for v in net.neurons
+        },
+    )
+
+
+def _critical_path(net: _Net, routes: _Routes, delays: Mapping[Edge, float]) -> float:
+    """``C``: the longest time from an iteration's entry to its last update.
+
+    ``LF(v) = max_u LF(u) + d_uv`` with ``LF = 0`` at the inputs (the latest
+    forward arrival), ``LB(v) = max(LF(v), max_w LB(w) + d_back)`` over the
+    senders ``w`` of its error messages, ``C = max_v LB(v)``.
+    """
+    latest_forward = dict.fromkeys(net.inputs, 0.0)
+    for v in net.order:
+        latest_forward[v] = max(latest_forward[u] + delays[u, v] for u in net.preds[v])
+    back_delay = {(w, v): d for w in net.neurons for v, _, d in routes.receivers[w]}
+    latest_backward: dict[Node, float] = {}
+    # nodes without senders first, then the others after all their senders
+    for v in sorted(reversed(net.order), key=lambda v: bool(routes.senders[v])):
+        latest_backward[v] = max(
+            [latest_forward[v]]
+            + [latest_backward[w] + back_delay[w, v] for w in routes.senders[v]]
+        )
+    return max(latest_backward.values())
+
+
+@dataclass(frozen=True)
+class _Schedule:
+    """The validated options of the event loop."""
+
+    in_flight: int | None  # K; None: unbounded
+    interval: float
+    stash: bool
+    drops: frozenset  # {(u, v, kind, s)}
+    on_missing: str
+    timeout: float | None  # None: no deadlines (on_missing="error")
+
+
+def _check_schedule(
+    G: nx.DiGraph,
+    net: _Net,
+    routes: _Routes,
+    delays: Mapping[Edge, float],
+    in_flight: int | None,
+    interval: float,
+    stash: bool,
+    drops: Iterable[tuple[Node, Node, str, int]],
+    on_missing: str,
+    timeout: float | None,
+) -> _Schedule:
+    if in_flight is not None:
+        in_flight = _check_count(in_flight, "in_flight")
+    if (
+        isinstance(interval, bool)
+        or not isinstance(interval, int | float | np.number)
+        or not (np.isfinite(interval) and interval >= 0)
+    ):
+        raise DataError(f"interval must be a finite number >= 0, got {interval!r}")
+    if not isinstance(stash, bool | np.bool_):
+        raise DataError(f"stash must be True or False, got {stash!r}")
+    if on_missing not in _ON_MISSING:
+        raise DataError(f"on_missing must be one of {_ON_MISSING}, got {on_missing!r}")
+    if timeout is not None and (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float | np.number)
+        or not (np.isfinite(timeout) and timeout > 0)
+    ):
+        raise DataError(f"timeout must be a finite number > 0 or None, got {timeout!r}")
+    hidden = set(net.neurons) - set(net.outputs)
+    checked = set()
+    for drop in drops:
+        try:
+            u, v, kind, s = drop
+        except (TypeError, ValueError):
+            raise DataError(
+                f"drops: {drop!r} is not a (u, v, kind, iteration) tuple"
+            ) from None
+        if kind not in _KINDS:
+            raise DataError(f"drops: {drop!r}: kind must be one of {_KINDS}")
+        try:
+            exists = (
+                u in hidden and v in net.outputs
+                if kind == "feedback"
+                else G.has_edge(u, v)
+            )
+        except TypeError:  # an unhashable node
+            exists = False
+        if not exists:
+            what = "a (hidden, output) pair" if kind == "feedback" else "a connection"
+            raise DataError(f"drops: {drop!r}: {(u, v)!r} is not {what} of G")
+        if isinstance(s, bool) or not isinstance(s, int | np.integer) or s < 0:
+            raise DataError(f"drops: {drop!r}: the iteration must be an integer >= 0")
+        checked.add((u, v, kind, int(s)))
+    if in_flight != 1 or interval > 0 or checked or on_missing != "error":
+        for (u, v), d in delays.items():
+            if d <= 0:
+                raise DataError(
+                    f"edge {(u, v)!r} has delay {d!r}: with in_flight={in_flight!r}, "
+                    f"interval={interval!r}, drops or on_missing={on_missing!r} "
+                    "every delay must be > 0"
+                )
+    if on_missing == "error":
+        timeout = None  # a lost message stops the run: no deadlines
+    elif timeout is None:
+        timeout = 2 * _critical_path(net, routes, delays)
+    return _Schedule(
+        in_flight, float(interval), bool(stash), frozenset(checked), on_missing,
+        None if timeout is None else float(timeout),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """What forward(s) keeps for backward(s) and update(s)."""
+
+    x: list[Array]  # the inputs, in predecessor order
+    y: Array
+    fprime: Array  # f'(e)
+    w: Array  # the weights forward(s) used (for stash=True)
+    updates: int  # the neuron's number of updates at forward(s)
+
+
+class _Neuron:
+    """One neuron's own state: its parameters, its optimizer, its mail."""
+
+    def __init__(self, rank: int, w: Array, b: float, optimizer: _Optimizer):
+        self.rank = rank
+        self.w, self.b = w, b
+        self.optimizer = optimizer
+        self.updates = 0
+        self.inputs: dict[int, dict[Node, Array]] = {}  # forward messages of s
+        self.errors: dict[int, dict[Node, Array]] = {}  # error messages of s
+        self.kept: dict[int, _Kept] = {}  # forward(s) done, backward(s) not yet
+        self.forwarded: set[int] = set()  # the iterations of its forward steps
+        self.last: dict[tuple[Node, str], Array] = {}  # (sender, kind) -> value
+
+
+class _Simulation:
+    """The event loop: one priority queue of events in virtual time.
+
+    An event is pushed when it becomes possible: an arrival when its message
+    is sent, a neuron's step when its last message has arrived, an entry when
+    its ``T_s`` is known, a deadline when its iteration enters.
+    """
+
+    def __init__(
+        self,
+        net: _Net,
+        routes: _Routes,
+        delays: Mapping[Edge, float],
+        neurons: dict[Node, _Neuron],
+        batches: list[tuple[Array, Array]],
+        n_iterations: int,
+        rule: str,
+        feedback: Mapping[Edge, float] | None,
+        schedule: _Schedule,
+        node_rank: Mapping[Node, int],
+    ):
+        self.net, self.routes, self.delays = net, routes, delays
+        self.neurons, self.batches, self.n = neurons, batches, n_iterations
+        self.rule, self.feedback, self.schedule = rule, feedback, schedule
+        self.node_rank = node_rank
+        self.target = {o: k for k, o in enumerate(net.outputs)}
+        self.queue: list[tuple] = []
+        self.pushed = 0  # the last tiebreak: the order of pushing
+        self.time = 0.0
+        self.entries: list[float] = []  # T_s
+        self.ends = np.full(n_iterations, -np.inf)  # done(s)
+        self.finished = np.zeros(n_iterations, dtype=int)  # neurons done with s
+        self.expired = np.zeros(n_iterations, dtype=bool)  # D_s has passed
+        self.y_out: list[dict[Node, Array]] = [{} for _ in range(n_iterations)]
+        self.staleness = {v: np.zeros(n_iterations, dtype=int) for v in net.neurons}
+
+    def push(self, time: float, code: int, s: int, rank: int, *event: Any) -> None:
+        self.pushed += 1
+        heapq.heappush(self.queue, (time, code, s, rank, self.pushed, event))
+
+    def run(self) -> None:
+        self.admit()
+        while self.queue:
+            self.time, _, s, _, _, event = heapq.heappop(self.queue)
+            name, *args = event
+            if name == "arrive":
+                self.arrive(s, *args)
+            elif name == "forward":
+                self.forward(s, *args)
+            elif name == "backward":
+                self.backward(s, *args)
+            elif name == "enter":
+                self.enter(s)
+            else:
+                self.deadline(s)
+        if self.finished.min() < len(self.net.neurons):  # cannot happen: a guard
+            raise StalledError(self.waiting(), self.time)
+
+    # -- entries: T_0 = 0, T_s = max(T_{s-1} + interval, done(s - K)) --
+
+    def admit(self) -> None:
+        """Push every entry whose time is known."""
+        K, n_neurons = self.schedule.in_flight, len(self.net.neurons)
+        while len(self.entries) < self.n:
+            s = len(self.entries)
+            gate = -np.inf  # done(j < 0) = −∞, and no gate without K
+            if K is not None and s >= K:
+                if self.finished[s - K] < n_neurons:
+                    return
+                gate = self.ends[s - K]
+            T = 0.0 if s == 0 else max(self.entries[-1] + self.schedule.interval, gate)
+            self.entries.append(T)
+            self.push(T, _FORWARD, s, -1, "enter")
+
+    def enter(self, s: int) -> None:
+        X = self.batches[s % len(self.batches)][0]
+        for k, i in enumerate(self.net.inputs):
+            for v in self.net.succs[i]:
+                self.send(i, v, "forward", s, X[:, k], self.delays[i, v])
+        if self.schedule.timeout is not None:
+            self.push(self.time + self.schedule.timeout, _DEADLINE, s, -1, "deadline")
+
+    # -- messages --
+
+    def send(self, u: Node, v: Node, kind: str, s: int, value: Array, d: float):
+        """``u`` sends ``value`` to ``v`` now; it arrives ``d`` later."""
+        channel = (u, v) if kind == "forward" else (v, u)  # the graph's naming
+        if (*channel, kind, s) in self.schedule.drops:
+            if self.schedule.on_missing == "error":
+                raise StalledError(
+                    [self.waits(v, s, "forward" if kind == "forward" else "backward")],
+                    self.time,
+                    f"the {kind} message of iteration {s} on {channel!r} was lost",
+                )
+            return  # lost
+        self.push(self.time + d, _ARRIVE, s, self.neurons[v].rank, "arrive", v, u,
+                  kind, value)  # fmt: skip
+
+    def arrive(self, s: int, v: Node, u: Node, kind: str, value: Array) -> None:
+        if self.expired[s]:
+            return  # late: after D_s, ignored
+        neuron = self.neurons[v]
+        neuron.last[u, kind] = value
+        if kind == "forward":
+            got = neuron.inputs.setdefault(s, {})
+            got[u] = value
+            if len(got) == len(self.net.preds[v]):
+                self.push(self.time, _FORWARD, s, neuron.rank, "forward", v)
+        else:
+            neuron.errors.setdefault(s, {})[u] = value
+            self.backward_if_ready(v, s)
+
+    def fill(self, neuron: _Neuron, u: Node, kind: str, size: int) -> Array:
+        """The value used for a message from ``u`` that has not arrived."""
+        if self.schedule.on_missing == "last":
+            value = neuron.last.get((u, kind))
+            if value is not None and value.shape == (size,):
+                return value
+        return np.zeros(size)
+
+    # -- a neuron's steps --
+
+    def forward(self, s: int, v: Node, deadline: bool = False) -> None:
+        """e = Σ w·y + b, y = f(e) with the weights held now; y leaves now."""
+        neuron = self.neurons[v]
+        received = neuron.inputs.pop(s, {})
+        size = len(self.batches[s % len(self.batches)][0])
+        x = [
+            received[u] if u in received else self.fill(neuron, u, "forward", size)
+            for u in self.net.preds[v]
+        ]
+        e = sum(w * y for w, y in zip(neuron.w, x, strict=True)) + neuron.b
+        f, df = self.net.formula[v]
+        y = f(e)
+        neuron.kept[s] = _Kept(x, y, df(e, y), neuron.w.copy(), neuron.updates)
+        neuron.forwarded.add(s)
+        if v in self.target:
+            self.y_out[s][v] = y
+        for w in self.net.succs[v]:
+            self.send(v, w, "forward", s, y, self.delays[v, w])
+        if not deadline:
+            self.backward_if_ready(v, s)
+
+    def backward_if_ready(self, v: Node, s: int) -> None:
+        neuron = self.neurons[v]
+        if s in neuron.kept and len(neuron.errors.get(s, ())) == len(
+            self.routes.senders[v]
+        ):
+            self.push(self.time, _BACKWARD, s, neuron.rank, "backward", v)
+
+    def backward(self, s: int, v: Node) -> None:
+        """δ, g = δ·f'(e); the error messages leave now; then the update."""
+        neuron = self.neurons[v]
+        kept = neuron.kept.pop(s)
+        received = neuron.errors.pop(s, {})
+        size = len(kept.y)
+        if v in self.target:
+            Z = self.batches[s % len(self.batches)][1]
+            delta = Z[:, self.target[v]] - kept.y
+        else:
+            delta = np.zeros(size)
+        for w in self.routes.senders[v]:
+            missing = w not in received
+            kind = self.routes.kind
+            delta = delta + (
+                self.fill(neuron, w, kind, size) if missing else received[w]
+            )
+        g = delta * kept.fprime
+        signal = delta if self.rule == "article" else g
+        weights = kept.w if self.schedule.stash else neuron.w
+        for u, kind, d in self.routes.receivers[v]:
+            if self.rule == "feedback_alignment":
+                coefficient = self.feedback[u, v]
+            elif self.rule == "direct_feedback_alignment":
+                coefficient = self.feedback[v, u]
+            else:  # the weight of u → v, before this update
+                coefficient = weights[self.net.preds[v].index(u)]
+            self.send(v, u, kind, s, coefficient * signal, d)
+        # update(s): the gradient of iteration s on the current parameters
+        grad_w = [-np.mean(g * x) for x in kept.x]
+        grad_b = 0.0 if v in self.net.unbiased else -np.mean(g)
+        theta = neuron.optimizer.step(
+            np.array([*neuron.w, neuron.b]), np.array([*grad_w, grad_b])
+        )
+        neuron.w, neuron.b = theta[:-1], float(theta[-1])
+        self.staleness[v][s] = neuron.updates - kept.updates
+        neuron.updates += 1
+        # B_v(s) is now; done(s) is the last of them
+        self.ends[s] = max(self.ends[s], self.time)
+        self.finished[s] += 1
+        if self.finished[s] == len(self.net.neurons):
+            self.admit()
+
+    def deadline(self, s: int) -> None:
+        """At D_s every neuron not done with s does its steps, filling in."""
+        self.expired[s] = True
+        for v in self.net.neurons:
+            neuron = self.neurons[v]
+            if s not in neuron.forwarded:
+                self.forward(s, v, deadline=True)
+            if s in neuron.kept:
+                self.backward(s, v)
+
+    # -- stalls --
+
+    def waits(self, v: Node, s: int, step: str) -> Waiting:
+        """What ``v`` still waits for in its ``step`` of iteration ``s``."""
+        neuron = self.neurons[v]
+        if step == "forward":
+            expected, got = self.net.preds[v], neuron.inputs.get(s, {})
+        else:
+            expected, got = self.routes.senders[v], neuron.errors.get(s, {})
+        missing = sorted((u for u in expected if u not in got), key=self.node_rank.get)
+        return Waiting(v, s, step, tuple(missing))
+
+    def waiting(self) -> list[Waiting]:
+        found = []
+        for s in range(len(self.entries)):
+            for v in self.net.neurons:
+                neuron = self.neurons[v]
+                if s not in neuron.forwarded:
+                    found.append(self.waits(v, s, "forward"))
+                elif s in neuron.kept:
+                    found.append(self.waits(v, s, "backward"))
+        return found
+
+
 # --- the general form: public functions ---
 
 
 @dataclass(frozen=True, eq=False)
 class ReferenceResult:
-    """The parameters after training and the loss seen along the way.
+    """The parameters after training, the loss and the schedule seen.
 
     Attributes
     ----------
     weights : dict
         ``{(u, v): w}`` for every edge, in ``G.edges`` order.
     biases : dict
-        ``{v: b}`` for every non-input node, in ``G.nodes`` order.
+        ``{v: b}`` for every non-input node that has a bias, in ``G.nodes``
+        order.
     loss : ndarray
         ``E`` of each sample in training order, epochs concatenated, each
-        computed before its batch's update (read-only).
+        computed at its outputs' forward step (read-only).
+    entries : ndarray
+        ``T_s``, the virtual time at which iteration ``s`` entered
+        (read-only).
+    ends : ndarray
+        ``done(s)``, the time of the last update of iteration ``s``
+        (read-only).
+    staleness : dict
+        ``{v: ndarray of int}`` for every non-input node, in ``G.nodes``
+        order: the number of ``v``'s own updates between its forward(s) and
+        its backward(s), per iteration (read-only).
     """
 
     weights: dict[Edge, float]
     biases: dict[Node, float]
     loss: Array
+    entries: Array
+    ends: Array
+    staleness: dict[Node, NDArray[np.int_]]
 
     def __repr__(self) -> str:
         return (
@@ -600,19 +1045,42 @@ def train(
     optimizer_options: Mapping[str, Any] | None = None,
     rule: str = "backprop",
     feedback: Mapping[Edge, float] | None = None,
+    in_flight: int | None = 1,
+    interval: float = 0.0,
+    stash: bool = False,
+    drops: Iterable[tuple[Node, Node, str, int]] = (),
+    on_missing: str = "error",
+    timeout: float | None = None,
 ) -> ReferenceResult:
     """Train a copy of the parameters of ``G`` the way the actors do.
 
     Batches are consecutive chunks of ``X`` (the last may be shorter), the
-    same in every epoch. Each batch: forward, loss, backward by ``rule``,
-    then every parameter steps at once with the gradient of the batch-mean
-    loss (the negated direction of :func:`update_directions`). ``G``, ``X``
-    and ``Z`` are left untouched.
+    same in every epoch; iteration ``s`` is one batch, counted from 0 across
+    epochs. The run is the event-driven schedule of ``docs/concepts.md``
+    ("Virtual time and the schedule", "Lost, duplicated and late
+    messages"), simulated by a plain event loop over a priority queue:
+
+    - iteration ``s`` enters at ``T_0 = 0``,
+      ``T_s = max(T_{s−1} + interval, done(s − in_flight))``;
+    - a neuron does forward(s) when its last input of ``s`` arrives, with the
+      weights it holds then; backward(s) at
+      ``B_v(s) = max(F_v(s), last error message of s)``, and there applies
+      the gradient of iteration ``s``, ``−mean(g·x)`` and ``−mean(g)``, to
+      its *current* parameters with its own optimizer;
+    - a message on ``u → v`` (either way) takes the edge's ``delay``
+      (default 1); a direct-feedback channel from ``o`` to ``h`` that of
+      ``h → o`` if there is one, else 1.
+
+    With the defaults (``in_flight=1``, ``interval=0``) the iterations do not
+    overlap and this is plain sequential training: forward, loss, backward
+    by ``rule``, and every parameter steps with the gradient of the
+    batch-mean loss. ``G``, ``X`` and ``Z`` are left untouched.
 
     Parameters
     ----------
     G, X, Z, inputs, outputs, rule, feedback
-        As in :func:`update_directions`.
+        As in :func:`update_directions`; ``G``'s edges may carry a ``delay``
+        (a finite number >= 0, default 1).
     learning_rate : float, optional
         Default: the optimizer's (sgd and momentum 0.1, adagrad 0.01,
         adam 0.001).
@@ -624,12 +1092,50 @@ def train(
         Their hyperparameters under PyTorch's names and defaults: sgd and
         momentum ``momentum, dampening, nesterov, weight_decay``; adagrad
         ``lr_decay, weight_decay, initial_accumulator_value, eps``; adam
-        ``betas, eps, weight_decay, amsgrad``. The state is kept per
-        parameter for the whole call.
+        ``betas, eps, weight_decay, amsgrad``. Each neuron keeps its own
+        state over its vector ``[w_1 … w_n, b]`` for the whole call, and its
+        own step count.
+    in_flight : int or None
+        ``K``, how many iterations may be under way at once: iteration ``s``
+        waits for ``done(s − K)``. ``None``: no limit.
+    interval : float
+        The least time between two entries (finite, >= 0).
+    stash : bool
+        Send back the weights forward(s) used instead of those held at
+        backward(s) (PipeDream's weight stashing). Only matters when
+        iterations overlap.
+    drops : iterable of (u, v, kind, s)
+        Messages that are lost: on the connection ``u → v`` of ``G``, kind
+        ``"forward"`` (``y_u`` to ``v``) or ``"backward"`` (the error from
+        ``v`` back to ``u``), or ``"feedback"`` for the direct-feedback
+        channel from the output ``v`` to the hidden ``u``; ``s`` is the
+        iteration (an integer >= 0).
+    on_missing : {"error", "zero", "last"}
+        ``"error"``: a lost message raises :class:`~neurosim.errors.StalledError`
+        when it is sent. ``"zero"``, ``"last"``: at ``D_s = T_s + timeout``
+        every neuron not done with ``s`` does its forward(s), then its
+        backward(s), using 0, or the last value received on that connection
+        and kind (of any iteration; 0 if none or of another batch size), for
+        each message that has not arrived; messages of ``s`` arriving after
+        ``D_s`` are ignored.
+    timeout : float, optional
+        Finite and > 0. Default: twice the critical path of an iteration
+        (its latest forward arrival, then the latest error message), so that
+        nothing is late without losses. Only used with ``on_missing``
+        ``"zero"`` or ``"last"``.
 
     Returns
     -------
     ReferenceResult
+
+    Raises
+    ------
+    NetworkError, DataError
+        For unusable arguments, before any work. With ``in_flight`` other
+        than 1, ``interval > 0``, ``drops`` or ``on_missing`` other than
+        ``"error"``, every delay must be > 0.
+    StalledError
+        A message of ``drops`` is lost and ``on_missing="error"``.
 
     Examples
     --------
@@ -642,6 +1148,39 @@ def train(
     ReferenceResult(1 weights, 1 biases, 400 losses from 2 to 3.527e-05)
     >>> round(result.weights["x", "y"], 2), round(result.biases["y"], 2)
     (1.98, 0.03)
+
+    The schedule, on a chain ``x → h → y`` with delays 1: an iteration takes
+    3 (forward to ``h`` and ``y``, ``y``'s error back to ``h``).
+
+    >>> G = nx.DiGraph()
+    >>> G.add_edges_from([("x", "h"), ("h", "y")], weight=1.0)
+    >>> nx.set_node_attributes(G, "identity", "activation")
+    >>> X, Z = [[1.0], [2.0], [3.0]], [[1.0], [2.0], [3.0]]
+    >>> result = train(G, X, Z)
+    >>> result.entries, result.ends
+    (array([0., 3., 6.]), array([3., 6., 9.]))
+
+    Two iterations in flight, entering at least 1 apart: ``h`` does
+    forward(1) at t = 2, before its update of iteration 0 at t = 3.
+
+    >>> result = train(G, X, Z, in_flight=2, interval=1.0)
+    >>> result.entries, result.ends
+    (array([0., 1., 3.]), array([3., 4., 6.]))
+    >>> result.staleness["h"], result.staleness["y"]
+    (array([0, 1, 0]), array([0, 0, 0]))
+
+    A lost message stops the run, or is filled in at the deadline
+    ``D_1 = T_1 + 2·3 = 9``:
+
+    >>> from neurosim.errors import StalledError
+    >>> try:
+    ...     train(G, X, Z, drops=[("x", "h", "forward", 1)])
+    ... except StalledError as error:
+    ...     print(error.time, error.waiting)
+    3.0 (Waiting(neuron='h', iteration=1, step='forward', senders=('x',)),)
+    >>> result = train(G, X, Z, drops=[("x", "h", "forward", 1)], on_missing="zero")
+    >>> result.ends
+    array([ 3.,  9., 12.])
     """
     net, weights, biases = _read(G, inputs, outputs)
     feedback = _check_rule(net, rule, feedback)
@@ -650,28 +1189,45 @@ def train(
     batch_size = _check_count(batch_size, "batch_size")
     X = _matrix(X, "X", len(net.inputs))
     Z = _matrix(Z, "Z", len(net.outputs), X.shape[0])
+    delays = _delays(G, net)
+    routes = _routes(net, rule, delays)
+    schedule = _check_schedule(
+        G, net, routes, delays, in_flight, interval, stash, drops, on_missing, timeout
+    )
 
-    opt = _Optimizer(optimizer, lr, options, len(weights) + len(biases))
+    batches = [
+        (X[start : start + batch_size], Z[start : start + batch_size])
+        for start in range(0, X.shape[0], batch_size)
+    ]
+    node_rank = {v: r for r, v in enumerate(G.nodes)}
+    neurons = {
+        v: _Neuron(
+            node_rank[v],
+            np.array([weights[u, v] for u in net.preds[v]]),
+            biases[v],
+            _Optimizer(optimizer, lr, options, len(net.preds[v]) + 1),
+        )
+        for v in net.neurons
+    }
+    simulation = _Simulation(
+        net, routes, delays, neurons, batches, epochs * len(batches), rule,
+        feedback, schedule, node_rank,
+    )  # fmt: skip
+    simulation.run()
+
     losses = []
-    for _ in range(epochs):
-        for start in range(0, X.shape[0], batch_size):
-            Xb, Zb = X[start : start + batch_size], Z[start : start + batch_size]
-            fwd = _forward(net, weights, biases, Xb)
-            losses.append(_loss(net, fwd, Zb))
-            g = _backward(net, weights, fwd, Zb, rule, feedback)
-            dw, db = _directions(net, fwd, g)
-            # θ = [weights in G.edges order, biases in G.nodes order]
-            theta = np.array([*weights.values(), *biases.values()])
-            # a neuron without bias gets a zero gradient: its b stays 0
-            db_all = [0.0 if v in net.unbiased else db[v] for v in net.neurons]
-            grad = -np.array([*dw.values(), *db_all])
-            theta = opt.step(theta, grad).tolist()
-            weights = dict(zip(net.edges, theta[: len(net.edges)], strict=True))
-            biases = dict(zip(net.neurons, theta[len(net.edges) :], strict=True))
+    for s, y in enumerate(simulation.y_out):
+        Y = np.column_stack([y[o] for o in net.outputs])
+        losses.append(0.5 * np.sum((batches[s % len(batches)][1] - Y) ** 2, axis=1))
     loss = np.concatenate(losses)
-    loss.setflags(write=False)
-    biases = {v: b for v, b in biases.items() if v not in net.unbiased}
-    return ReferenceResult(weights, biases, loss)
+    entries = np.array(simulation.entries)
+    ends = simulation.ends
+    staleness = simulation.staleness
+    for array in (loss, entries, ends, *staleness.values()):
+        array.setflags(write=False)
+    weights = {(u, v): float(neurons[v].w[net.preds[v].index(u)]) for u, v in net.edges}
+    biases = {v: neurons[v].b for v in net.neurons if v not in net.unbiased}
+    return ReferenceResult(weights, biases, loss, entries, ends, staleness)
 
 
 # --- the layered form ---
