@@ -7,8 +7,9 @@ plain numpy matrices, as an independent check.
 
 The package's modules follow the data::
 
-    graph -> neuron (on channels, via messages) -> simulation -> network
-          -> trace -> plot                 reference (numpy) checks the numbers
+    graph -> model (a neuron's math) -> neuron (a trio task per neuron)
+          -> transport (every message, faults) -> simulation (the conductor)
+          -> network -> trace -> plot      reference (numpy) checks the numbers
 
 Examples
 --------
@@ -28,6 +29,7 @@ from neurosim.errors import (
     NeuronError,
     StalledError,
 )
+from neurosim.faults import Faults
 from neurosim.graph import Topology, layered, validate
 from neurosim.network import History, Network
 from neurosim.trace import Trace
@@ -39,6 +41,7 @@ __all__ = [
     "Activation",
     "DataError",
     "DivergenceError",
+    "Faults",
     "History",
     "Network",
     "NetworkError",

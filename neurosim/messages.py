@@ -1,112 +1,114 @@
-"""Messages between neurons, and the one place every message is sent from.
+"""What travels between neurons: the one table of message kinds, and records.
 
-A message is a plain tuple ``(kind, port, value, arrival_time)``:
+A message goes on a connection ``u -> v`` (or, under direct feedback
+alignment, on a feedback channel from an output to a hidden neuron) and
+belongs to one iteration (a sample, or a mini-batch). Its **kind** is one of
+:data:`KINDS`; the same codes index the trace's ``kind`` column, so the engine
+and the trace cannot disagree about what a code means.
 
-- ``kind`` is :data:`FORWARD` (a signal ``y`` on a connection ``u -> v``),
-  :data:`BACKWARD` (an error message going back from ``v`` to ``u``),
-  or one of the driver's :data:`INPUT` and :data:`TARGET` messages that bring a
-  sample's values and targets into the network.
-- ``port`` is the index of the sender among the receiver's predecessors
-  (forward) or among its backward sources: the receiver files the value in a
-  fixed slot, so arrival order never reaches an arithmetic result.
-- ``value`` is a float in online training, a 1-D array holding the whole batch
-  in mini-batch training.
-- ``arrival_time`` is the virtual time at which the message arrives:
-  ``sent_at + delay`` of the connection. Time travels on the messages, so the
-  simulation needs neither a clock nor a sleep.
+Two **steps** receive messages: a neuron's forward step waits for the forward
+messages of its inputs, its backward step for the error messages (kind
+``"backward"`` or ``"feedback"``). :data:`STEP_OF_KIND` maps one to the other.
 
-Tuples keep a message as cheap as trio allows (``send_nowait`` into an
-unbounded inbox); :func:`post` and :func:`post_each` are the only functions
-that put a neuron's messages on a connection, and the only place where virtual
-time advances and where messages are recorded (once per call, not per
-message: the links say where each message went and when it arrived).
+At equal virtual times a neuron takes backward steps before forward steps
+(:data:`PRIORITY`), and the lower iteration first.
+
+The engine's contracts are written as types here: :class:`Link` (a
+connection as its sender sees it), :class:`SendRecord` and
+:class:`UpdateRecord` (what the recorder keeps, decoded by name, never by
+position). This module imports nothing from neurosim and nothing of trio.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
 
 __all__ = [
     "BACKWARD",
+    "FATES",
+    "FEEDBACK",
     "FORWARD",
-    "INPUT",
-    "TARGET",
+    "KINDS",
+    "PRIORITY",
+    "STEPS",
+    "STEP_BACKWARD",
+    "STEP_FORWARD",
+    "STEP_OF_KIND",
     "Link",
-    "post",
-    "post_each",
+    "SendRecord",
+    "UpdateRecord",
 ]
 
-FORWARD = 0
-BACKWARD = 1
-INPUT = 2
-TARGET = 3
+#: The kinds of message, by code: a signal ``y`` on a connection, an error
+#: message going back on a connection, an error message on a feedback channel
+#: of its own (direct feedback alignment).
+KINDS: tuple[str, ...] = ("forward", "backward", "feedback")
+FORWARD, BACKWARD, FEEDBACK = 0, 1, 2
 
+#: What happened to a message: delivered, lost, the extra copy of a
+#: duplicated message, or arrived after its iteration's deadline (ignored).
+FATES: tuple[str, ...] = ("delivered", "dropped", "duplicate", "late")
 
-Message = tuple[int, int, Any, float]
+#: The steps of a neuron that messages feed, by code.
+STEPS: tuple[str, ...] = ("forward", "backward")
+STEP_FORWARD, STEP_BACKWARD = 0, 1
+STEP_OF_KIND: tuple[int, ...] = (STEP_FORWARD, STEP_BACKWARD, STEP_BACKWARD)
+
+#: Order of steps at equal virtual times (lower first): backward, then forward.
+PRIORITY: tuple[int, ...] = (1, 0)  # indexed by step code
 
 
 class Link(NamedTuple):
     """One connection, as its sender sees it: where a message goes.
-
-    Links are fixed for a network and a learning rule; each run gives the
-    senders a table ``sends`` of the inboxes' ``send_nowait``, indexed by
-    node.
 
     Attributes
     ----------
     destination : int
         The receiver's index in the network's node order.
     port : int
-        The sender's slot at the receiver.
+        The sender's slot at the receiver (its rank among the receiver's
+        predecessors, or among the neurons sending it errors).
     delay : float
-        Virtual time the message takes on this connection.
+        Virtual time the message takes.
+    channel : int
+        The connection's identity for faults and traces: its index in the
+        topology's edge order (feedback channels follow the edges).
     """
 
     destination: int
     port: int
     delay: float
+    channel: int = 0
 
 
-Recorder = Callable[[tuple], None]
+class SendRecord(NamedTuple):
+    """One sending, as recorded: a value (or one per link) on a table of links.
 
-
-def post(
-    sends: Sequence[Callable[[Message], None]],
-    links: Sequence[Link],
-    kind: int,
-    sent_at: float,
-    value: Any,
-    record: Recorder | None = None,
-    label: tuple = (),
-) -> None:
-    """Send the same `value` on every link, leaving at `sent_at`.
-
-    With `record` (a ``list.append``), the sending is recorded once as
-    ``(*label, kind, sent_at, links, value, False)``: the links hold each
-    message's destination and delay, so a recorded message costs nothing
-    more per link.
+    ``fate`` is ``None`` when every message was delivered, else one code of
+    :data:`FATES` per link; ``extra`` holds the duplicated copies as
+    ``(link positions, arrival times)``.
     """
-    for destination, port, delay in links:
-        sends[destination]((kind, port, value, sent_at + delay))
-    if record is not None:
-        record((*label, kind, sent_at, links, value, False))
+
+    iteration: int
+    kind: int
+    source: int
+    sent_at: float
+    links: Any  # a transport LinkTable
+    arrival: NDArray[np.float64] | float
+    value: Any  # float, per-link array, or a batch vector (see Transport.send)
+    coefficients: NDArray[np.float64] | None
+    fate: NDArray[np.int8] | None = None
+    extra: tuple[NDArray[np.intp], NDArray[np.float64]] | None = None
 
 
-def post_each(
-    sends: Sequence[Callable[[Message], None]],
-    links: Sequence[Link],
-    kind: int,
-    sent_at: float,
-    values: Sequence[Any],
-    record: Recorder | None = None,
-    label: tuple = (),
-) -> None:
-    """Send ``values[i]`` on ``links[i]``, leaving at `sent_at`.
+class UpdateRecord(NamedTuple):
+    """One neuron's update: its parameters before and after, at `time`."""
 
-    Recorded as ``(*label, kind, sent_at, links, values, True)`` (see :func:`post`).
-    """
-    for (destination, port, delay), value in zip(links, values, strict=True):
-        sends[destination]((kind, port, value, sent_at + delay))
-    if record is not None:
-        record((*label, kind, sent_at, links, values, True))
+    iteration: int
+    neuron: int
+    time: float
+    old: NDArray[np.float64]
+    new: NDArray[np.float64]

@@ -18,11 +18,13 @@ from numpy.typing import ArrayLike, NDArray
 
 from neurosim.activations import get_activation
 from neurosim.errors import DataError, NetworkError
+from neurosim.faults import Faults
 from neurosim.graph import Topology, validate
-from neurosim.neuron import NeuronState
+from neurosim.messages import SendRecord, UpdateRecord
+from neurosim.model import NeuronState
 from neurosim.optimizers import Optimizer, get_optimizer
 from neurosim.rules import Rule, get_rule
-from neurosim.simulation import Result, simulate, wire
+from neurosim.simulation import Result, Schedule, Wires, simulate, wire
 
 __all__ = ["History", "Network"]
 
@@ -44,9 +46,14 @@ class History:
     epochs, samples_per_epoch, batch_size : int
         The shape of the training run.
     ends : ndarray
-        The virtual time at which each iteration (sample or batch) finished.
+        ``done(s)``: the virtual time of the last update of each iteration
+        (sample or batch), in iteration order.
+    entries : ndarray
+        ``T_s``: the virtual time at which each iteration entered.
     trace : Trace or None
         Every message and update, when trained with ``record=True``.
+    neurons : tuple
+        The non-input neurons, in the order of :attr:`staleness`'s columns.
     """
 
     loss: Array
@@ -56,6 +63,23 @@ class History:
     batch_size: int
     ends: Array
     trace: Any = field(default=None)
+    entries: Array = field(default_factory=lambda: np.empty(0))
+    neurons: tuple = ()
+    _stale: tuple = field(default=(), repr=False)
+
+    @property
+    def staleness(self) -> NDArray[np.int64]:
+        """For each iteration and neuron, how many of the neuron's own updates
+        happened between its forward and its backward step of that iteration.
+
+        Shape ``(iterations, neurons)``, columns in the order of
+        :attr:`neurons`; all zero when iterations do not overlap.
+        """
+        out = np.zeros((len(self.ends), len(self.neurons)), dtype=np.int64)
+        if self._stale:
+            s, column, value = np.array(self._stale, dtype=np.int64).T
+            out[s, column] = value
+        return out
 
     @property
     def epoch_loss(self) -> Array:
@@ -103,12 +127,27 @@ def _samples(values: ArrayLike, name: str, columns: int, what: str) -> Array:
     return array
 
 
-def _schedule(n: int, epochs: int, batch_size: int):
-    """Rows of X per iteration, and each iteration's (epoch, sample) label."""
-    chunks = [(start, min(start + batch_size, n)) for start in range(0, n, batch_size)]
-    rows = [chunk for _ in range(epochs) for chunk in chunks]
-    labels = [(epoch, k) for epoch in range(epochs) for k in range(len(chunks))]
-    return rows, labels
+def _schedule_options(in_flight: object, interval: object) -> tuple[int | None, float]:
+    if in_flight is not None and (not _is_int(in_flight) or in_flight < 1):
+        raise DataError(f"in_flight must be an integer >= 1 or None, got {in_flight!r}")
+    if (
+        not isinstance(interval, Real)
+        or isinstance(interval, bool)
+        or not math.isfinite(interval)
+        or interval < 0
+    ):
+        raise DataError(f"interval must be a finite number >= 0, got {interval!r}")
+    return (None if in_flight is None else int(in_flight)), float(interval)
+
+
+def _check_delays(topology: Topology, wires: Wires, why: str) -> None:
+    """Every delay positive, as overlapping iterations and faults need."""
+    for (u, v), d in topology.delays.items():
+        if d <= 0:
+            raise DataError(
+                f"edge ({u!r}, {v!r}) has delay {d!r}; {why} needs every delay "
+                "to be positive"
+            )
 
 
 class Network:
@@ -172,8 +211,7 @@ class Network:
         self._topology = topology
         self._states = states
         self._optimizer: Optimizer | None = None
-        self._wirings: dict[Rule | None, list] = {}  # by rule: links are fixed
-        self._workspace = None  # scratch memory reused by every run (already paged in)
+        self._wirings: dict[Rule | None, Wires] = {}  # by rule: links are fixed
         self.last_trace = None
         """The trace of the latest run made with ``record=True``."""
 
@@ -257,6 +295,10 @@ class Network:
         *,
         optimizer: str | Optimizer = "sgd",
         rule: str | Rule = "backprop",
+        in_flight: int | None = 1,
+        interval: float = 0.0,
+        stash: bool = False,
+        faults: Faults | None = None,
         record: bool = False,
         progress: Callable[[int, int], None] | None = None,
     ) -> History:
@@ -271,7 +313,8 @@ class Network:
         learning_rate : float, optional
             η. By default the optimizer's own default (0.1 for ``"sgd"``).
         epochs : int
-            Passes through the samples, always in the given order.
+            Passes through the samples, always in the given order; epochs
+            continue one stream of iterations.
         batch_size : int
             1 is online training (the article's iteration); larger values
             average the gradient over consecutive chunks of samples (the last
@@ -286,10 +329,22 @@ class Network:
             What the neurons send back and learn with: ``"backprop"``
             (exact), ``"article"``, ``"feedback_alignment"``,
             ``"direct_feedback_alignment"``, or a :class:`neurosim.rules.Rule`.
+        in_flight : int or None
+            How many iterations may be in the network at once (``K``): an
+            iteration enters when the one ``K`` before it is done. 1 (the
+            default) is the article's schedule, one after the other; ``None``
+            lets every iteration in as soon as `interval` allows.
+        interval : float
+            The least virtual time between two entries.
+        stash : bool
+            Error messages carry the weights the forward step used
+            (PipeDream's weight stashing) instead of the current ones.
+        faults : Faults, optional
+            Lost, duplicated and late messages (:class:`neurosim.Faults`).
         record : bool
             Keep every message and update in ``history.trace``.
         progress : callable, optional
-            Called as ``progress(done, total)`` after every iteration.
+            Called as ``progress(done, total)`` each time an iteration is done.
 
         Returns
         -------
@@ -298,12 +353,30 @@ class Network:
         Raises
         ------
         DataError
-            Before anything runs, for unusable arguments.
+            Before anything runs, for unusable arguments (among them a delay
+            that is not positive while iterations overlap or faults are on).
         DivergenceError
             If a value becomes infinite or NaN. The network then keeps the
             weights it had before the call.
+        StalledError
+            If a neuron waits for a message that will never arrive.
         NeuronError
             If anything else fails inside a neuron.
+
+        Examples
+        --------
+        Two samples in flight on the worked example: the second enters one
+        unit of time after the first, and its hidden neurons see weights one
+        update old.
+
+        >>> import neurosim
+        >>> net = neurosim.Network(neurosim.examples.worked_example())
+        >>> X, Z = [[1.0, 1.5], [1.0, 1.5]], [[2.5, 3.0], [2.5, 3.0]]
+        >>> history = net.train(X, Z, learning_rate=0.02, in_flight=2, interval=1)
+        >>> history.entries, history.ends
+        (array([0., 1.]), array([3., 4.]))
+        >>> history.staleness[1]  # h1, h2, o1, o2
+        array([1, 1, 0, 0])
         """
         with _gc_paused():
             return trio.run(
@@ -315,6 +388,10 @@ class Network:
                     batch_size,
                     optimizer=optimizer,
                     rule=rule,
+                    in_flight=in_flight,
+                    interval=interval,
+                    stash=stash,
+                    faults=faults,
                     record=record,
                     progress=progress,
                 )
@@ -330,6 +407,10 @@ class Network:
         *,
         optimizer: str | Optimizer = "sgd",
         rule: str | Rule = "backprop",
+        in_flight: int | None = 1,
+        interval: float = 0.0,
+        stash: bool = False,
+        faults: Faults | None = None,
         record: bool = False,
         progress: Callable[[int, int], None] | None = None,
     ) -> History:
@@ -351,12 +432,19 @@ class Network:
             raise DataError(f"epochs must be an integer >= 1, got {epochs!r}")
         if not _is_int(batch_size) or batch_size < 1:
             raise DataError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        in_flight, interval = _schedule_options(in_flight, interval)
+        if not isinstance(stash, bool):
+            raise DataError(f"stash must be True or False, got {stash!r}")
+        if faults is not None and not isinstance(faults, Faults):
+            raise DataError(f"faults must be a neurosim.Faults, got {faults!r}")
         try:
             opt = get_optimizer(optimizer, learning_rate)
             rule = get_rule(rule)
-            wirings = self._wiring(rule)
+            wires = self._wiring(rule)
         except ValueError as exc:
             raise DataError(str(exc)) from None
+        schedule = Schedule(len(X), int(epochs), int(batch_size), in_flight, interval)
+        self._check_schedule(schedule, wires, faults)
 
         if opt != self._optimizer:  # a new optimizer starts from a fresh state
             for s in self._states.values():
@@ -366,44 +454,62 @@ class Network:
             v: (s.params.copy(), copy.deepcopy(s.optimizer_state))
             for v, s in self._states.items()
         }
-        rows, labels = _schedule(len(X), int(epochs), int(batch_size))
         try:
             result = await simulate(
                 self._topology,
                 self._states,
-                wirings,
+                wires,
                 X,
                 Z,
-                rows,
-                labels,
-                batched=batch_size > 1,
+                schedule,
                 optimizer=opt,
                 rule=rule,
+                stash=stash,
+                faults=faults,
                 record=record,
                 progress=progress,
-                workspace=self._workspace,
             )
         except BaseException:
             for v, (params, state) in saved.items():  # leave the network as it was
                 self._states[v].params[:] = params
                 self._states[v].optimizer_state = state
             raise
-        self._workspace = result.workspace
         Zs = np.concatenate([Z] * epochs)
         loss = 0.5 * ((Zs - result.outputs) ** 2).sum(axis=1)
-        trace = self._trace(result, labels, rule) if record else None
+        trace = self._trace(result, schedule) if record else None
+        return self._history(result, schedule, loss, trace)
+
+    def _history(self, result: Result, schedule: Schedule, loss, trace) -> History:
+        n_in = len(self.inputs)
         return History(
             loss=loss,
             outputs=result.outputs,
-            epochs=int(epochs),
-            samples_per_epoch=len(X),
-            batch_size=int(batch_size),
+            epochs=schedule.epochs,
+            samples_per_epoch=schedule.n_samples,
+            batch_size=schedule.batch_size,
             ends=result.ends,
             trace=trace,
+            entries=result.entries,
+            neurons=self._topology.neurons,
+            _stale=tuple((s, i - n_in, k) for s, i, k in result.stale),
         )
 
+    def _check_schedule(self, schedule: Schedule, wires: Wires, faults) -> None:
+        if faults is not None:
+            _check_delays(self._topology, wires, "faults=")
+        elif schedule.in_flight != 1:
+            _check_delays(self._topology, wires, f"in_flight={schedule.in_flight}")
+        elif schedule.interval > 0:
+            _check_delays(self._topology, wires, f"interval={schedule.interval}")
+
     def predict(
-        self, X: ArrayLike, *, batch_size: int | None = None, record: bool = False
+        self,
+        X: ArrayLike,
+        *,
+        batch_size: int | None = None,
+        in_flight: int | None = 1,
+        interval: float = 0.0,
+        record: bool = False,
     ) -> Array:
         """The outputs for each sample of `X`, computed by the actors.
 
@@ -412,6 +518,9 @@ class Network:
         X : array_like, shape (n_samples, n_inputs)
         batch_size : int, optional
             Samples per forward wave; by default all of them in one wave.
+        in_flight, interval
+            The schedule of the waves, as in :meth:`train` (they change the
+            virtual times, not the outputs).
         record : bool
             Keep the messages in :attr:`last_trace`.
 
@@ -430,11 +539,23 @@ class Network:
                [6.]])
         """
         return trio.run(
-            lambda: self.predict_async(X, batch_size=batch_size, record=record)
+            lambda: self.predict_async(
+                X,
+                batch_size=batch_size,
+                in_flight=in_flight,
+                interval=interval,
+                record=record,
+            )
         )
 
     async def predict_async(
-        self, X: ArrayLike, *, batch_size: int | None = None, record: bool = False
+        self,
+        X: ArrayLike,
+        *,
+        batch_size: int | None = None,
+        in_flight: int | None = 1,
+        interval: float = 0.0,
+        record: bool = False,
     ) -> Array:
         """:meth:`predict`, for use inside a running trio program."""
         X = _samples(X, "X", len(self.inputs), "input node")
@@ -442,119 +563,34 @@ class Network:
             batch_size = len(X)
         elif not _is_int(batch_size) or batch_size < 1:
             raise DataError(f"batch_size must be an integer >= 1, got {batch_size!r}")
-        rows, labels = _schedule(len(X), 1, int(batch_size))
+        in_flight, interval = _schedule_options(in_flight, interval)
+        wires = self._wiring(None)
+        schedule = Schedule(len(X), 1, int(batch_size), in_flight, interval)
+        self._check_schedule(schedule, wires, None)
         result = await simulate(
-            self._topology,
-            self._states,
-            self._wiring(None),
-            X,
-            None,
-            rows,
-            labels,
-            batched=batch_size > 1,
-            record=record,
-            workspace=self._workspace,
+            self._topology, self._states, wires, X, None, schedule, record=record
         )
-        self._workspace = result.workspace
         if record:
-            self._trace(result, labels)
+            self._trace(result, schedule)
         return result.outputs
 
-    def _wiring(self, rule: Rule | None) -> list:
+    def _wiring(self, rule: Rule | None) -> Wires:
         """The links of every node under `rule` (computed once per rule)."""
         try:
             return self._wirings[rule]
         except KeyError:
-            wirings = self._wirings[rule] = wire(self._topology, rule)
-            return wirings
+            wires = self._wirings[rule] = wire(self._topology, rule)
+            return wires
         except TypeError:  # a rule that cannot be hashed: no caching
             return wire(self._topology, rule)
 
-    def _trace(self, result: Result, labels, rule: Rule | None = None):
-        """Turn the engine's raw records into a :class:`~neurosim.trace.Trace`."""
-        from neurosim.trace import KINDS, Trace
+    def _trace(self, result: Result, schedule: Schedule):
+        """Turn the engine's records into a :class:`~neurosim.trace.Trace`."""
+        from neurosim.trace import Trace
 
         nodes = self._topology.nodes
-        n = len(nodes)
-        rank = {v: i for i, v in enumerate(nodes)}
-        label_epoch = np.array([epoch for epoch, _ in labels], dtype=np.int64)
-        label_sample = np.array([sample for _, sample in labels], dtype=np.int64)
-
-        # A record is one sending: (iteration, source, kind, sent_at, links,
-        # value or values, one value per link?); expand it to one row per link.
-        records = result.messages
-        links = [r[4] for r in records]
-        counts = np.array([len(ls) for ls in links], dtype=np.intp)
-        k, src, kind = (
-            np.repeat(np.array([r[i] for r in records], dtype=np.intp), counts)
-            for i in range(3)
-        )
-        sent = np.repeat(np.array([r[3] for r in records], dtype=np.float64), counts)
-        ends: dict[int, tuple] = {}  # per link list: destinations and delays
-        for ls in links:
-            if id(ls) not in ends:
-                ends[id(ls)] = (
-                    np.array([link.destination for link in ls], dtype=np.intp),
-                    np.array([link.delay for link in ls], dtype=np.float64),
-                )
-        dst = np.concatenate([ends[id(ls)][0] for ls in links] or [[]]).astype(np.intp)
-        delay = np.concatenate([ends[id(ls)][1] for ls in links] or [[]])
-        received = sent + delay  # the same float additions as the engine's
-        kind = kind.astype(np.int8)
-        if rule is not None and rule.direct:  # errors on channels of their own
-            kind[kind == KINDS.index("backward")] = KINDS.index("feedback")
-        if not records or isinstance(records[0][5], float):  # online: floats
-            value = np.concatenate(
-                [
-                    np.array(v, dtype=np.float64) if each else np.full(len(ls), v)
-                    for _, _, _, _, ls, v, each in records
-                ]
-                or [[]]
-            )
-        else:  # a batch's error message travels as (coefficient, g): record the product
-            batch_values = []
-            for _, _, _, _, ls, v, each in records:
-                if each:
-                    batch_values.extend(c * g for c, g in v)
-                else:
-                    batch_values.extend([v] * len(ls))
-            value = np.empty(len(batch_values), dtype=object)
-            for i, v in enumerate(batch_values):
-                value[i] = v
-        messages = {
-            "epoch": label_epoch[k],
-            "sample": label_sample[k],
-            "kind": kind,
-            "source": src,
-            "destination": dst,
-            "sent_at": sent,
-            "received_at": received,
-            "value": value,
-        }
-
-        # per neuron: the predecessor of each parameter (-1: the bias, if any)
-        sources = {}
-        for i in range(len(self._topology.inputs), n):
-            v = nodes[i]
-            bias = [-1] if self._states[v].has_bias else []
-            preds = [rank[u] for u in self._topology.predecessors[v]]
-            sources[i] = np.array(preds + bias, dtype=np.intp)
-        records = result.updates
-        sizes = [len(sources[i]) for _, i, _, _, _ in records]
-        ks = np.repeat([r[0] for r in records], sizes).astype(np.intp)
-        updates = {
-            "epoch": label_epoch[ks],
-            "sample": label_sample[ks],
-            "neuron": np.repeat([r[1] for r in records], sizes),
-            "source": np.concatenate([sources[r[1]] for r in records] or [[]]),
-            "old": np.concatenate(
-                [r[3][:m] for r, m in zip(records, sizes, strict=True)] or [[]]
-            ),
-            "new": np.concatenate(
-                [r[4][:m] for r, m in zip(records, sizes, strict=True)] or [[]]
-            ),
-            "time": np.repeat([r[2] for r in records], sizes),
-        }
+        messages = _message_columns(result.messages, schedule)
+        updates = _update_columns(result.updates or [], self, schedule)
         self.last_trace = Trace.from_columns(nodes, messages, updates)
         return self.last_trace
 
@@ -576,3 +612,94 @@ def _gc_paused():
     finally:
         if enabled:
             gc.enable()
+
+
+def _message_columns(records: list[SendRecord], schedule: Schedule) -> dict:
+    """One row per message (and per duplicated copy) of the recorded sendings."""
+    iteration, kind, source, destination, sent, received, fate, values = (
+        [] for _ in range(8)
+    )
+    batched = schedule.batch_size > 1
+    for r in records:
+        links = r.links
+        n = len(links.destination)
+        arrival = np.broadcast_to(np.asarray(r.arrival, dtype=np.float64), (n,))
+        if r.coefficients is None:  # one value on every link
+            value: Any = [r.value] * n if batched else np.full(n, r.value)
+        elif batched:  # the receiver forms coefficient·vector: record the product
+            value = [c * r.value for c in r.coefficients.tolist()]
+        else:
+            value = r.coefficients * r.value  # the same products as the transport's
+        destination.append(links.destination)
+        received.append(arrival)
+        fate.append(np.zeros(n, dtype=np.int8) if r.fate is None else r.fate)
+        values.append(value)
+        count = n
+        if r.extra is not None:  # duplicated copies: one more row each
+            pos, copy_arrival = r.extra
+            destination.append(links.destination[pos])
+            received.append(copy_arrival)
+            fate.append(np.full(len(pos), 2, dtype=np.int8))
+            values.append([value[i] for i in pos.tolist()] if batched else value[pos])
+            count += len(pos)
+        iteration.append(np.full(count, r.iteration, dtype=np.int64))
+        kind.append(np.full(count, r.kind, dtype=np.int8))
+        source.append(np.full(count, r.source, dtype=np.intp))
+        sent.append(np.full(count, r.sent_at))
+    its = _cat(iteration, np.int64)
+    epoch, sample = np.divmod(its, schedule.n_chunks)
+    if batched:
+        flat = [v for vs in values for v in vs]
+        value_column = np.empty(len(flat), dtype=object)
+        value_column[:] = flat if flat else []
+    else:
+        value_column = _cat(values, np.float64)
+    return {
+        "epoch": epoch,
+        "sample": sample,
+        "kind": _cat(kind, np.int8),
+        "source": _cat(source, np.intp),
+        "destination": _cat(destination, np.intp),
+        "sent_at": _cat(sent, np.float64),
+        "received_at": _cat(received, np.float64),
+        "value": value_column,
+        "fate": _cat(fate, np.int8),
+    }
+
+
+def _update_columns(records: list[UpdateRecord], net: Network, schedule: Schedule):
+    """One row per changed parameter (the bias last, if the neuron has one)."""
+    topology = net._topology
+    rank = {v: i for i, v in enumerate(topology.nodes)}
+    sources = {}
+    for v in topology.neurons:
+        bias = [-1] if net._states[v].has_bias else []
+        sources[rank[v]] = np.array(
+            [rank[u] for u in topology.predecessors[v]] + bias, dtype=np.intp
+        )
+    sizes = [len(sources[r.neuron]) for r in records]
+    its = np.repeat(np.array([r.iteration for r in records], dtype=np.int64), sizes)
+    epoch, sample = np.divmod(its, schedule.n_chunks)
+    return {
+        "epoch": epoch,
+        "sample": sample,
+        "neuron": np.repeat(
+            np.array([r.neuron for r in records], dtype=np.intp), sizes
+        ),
+        "source": _cat([sources[r.neuron] for r in records], np.intp),
+        "old": _cat(
+            [r.old[:m] for r, m in zip(records, sizes, strict=True)], np.float64
+        ),
+        "new": _cat(
+            [r.new[:m] for r, m in zip(records, sizes, strict=True)], np.float64
+        ),
+        "time": np.repeat(np.array([r.time for r in records], dtype=np.float64), sizes),
+    }
+
+
+def _cat(arrays: list, dtype) -> np.ndarray:
+    return (
+        np.concatenate(arrays).astype(dtype, copy=False)
+        if arrays
+        else np.empty(0, dtype)
+    )

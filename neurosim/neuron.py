@@ -1,252 +1,477 @@
-"""One neuron: its data, and the trio task that runs it.
+"""One neuron as a trio task: when its steps happen, on what it received.
 
-A neuron's description is data (:class:`NeuronState`: activation, incoming
-weights and bias, optimizer state); :func:`run_neuron` is the task that runs
-it for one simulation, talking to the rest of the network only through its
-inbox and its links. Per iteration (one sample, or one batch) it does what the
-article describes:
+Each window of virtual time, the conductor hands a neuron that has mail one
+trio message: its groups of messages in that window (see
+:mod:`neurosim.transport`) and any deadlines. The neuron files what arrived
+by port, takes every step that became possible, in the order of the tie rules
+of ``docs/concepts.md`` (time, then backward before forward, then the lower
+iteration), sends through the transport, and reports back once:
 
-1. forward: wait for a signal on every input connection, ``e = Σ w·y + b``,
-   ``y = f(e)``, send ``y`` on every outgoing connection;
-2. error: ``δ = (z − y if an output) + Σ`` of the error messages received,
-   ``g = δ·f'(e)``; send ``coefficient·g`` back (the rule says where and which
-   coefficient: the weight before the update, for backpropagation);
-3. update its own incoming weights and bias with the gradient of the
-   batch-mean loss, ``∂L/∂w_u = −mean(g·y_u)``, ``∂L/∂b = −mean(g)``,
-   through its optimizer.
+- **forward(s)** once every input of iteration ``s`` is there;
+- **backward(s)** once forward(s) is done and every error message of ``s`` is
+  there: ``δ``, ``g``, the error messages, then **update(s)**.
+
+The formulas themselves are in :mod:`neurosim.model`. A neuron keeps, per
+iteration in flight, what arrived and what its forward step computed; it
+never reads another neuron's state.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, field
+import heapq
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import trio
 from numpy.typing import NDArray
 
-from neurosim.messages import BACKWARD, FORWARD, INPUT, TARGET, Link, post, post_each
+from neurosim import model
+from neurosim.messages import STEP_FORWARD, UpdateRecord
+from neurosim.model import NeuronState
+from neurosim.transport import LinkTable, Transport, Window
 
-__all__ = ["NeuronState", "Run", "Wiring", "run_input", "run_neuron"]
+__all__ = ["NeuronState", "Run", "Wiring", "run_neuron"]
 
 Array = NDArray[np.float64]
 
-
-@dataclass(eq=False)
-class NeuronState:
-    """What a neuron owns: its activation and the parameters of its inputs.
-
-    ``params`` is ``[w_1, ..., w_n, b]``: the weights of the incoming
-    connections in predecessor order, then the bias (a weight on a constant
-    input of 1, as in seed 002). A neuron without bias keeps ``b = 0``.
-    """
-
-    name: Hashable
-    activation: Any
-    params: Array
-    optimizer_state: object = None
-    has_bias: bool = True  # False: b stays 0 and is never trained
-
-    @property
-    def weights(self) -> Array:
-        return self.params[:-1]
-
-    @property
-    def bias(self) -> float:
-        return float(self.params[-1])
-
-
-@dataclass(eq=False)
-class Run:
-    """What every task of one simulation shares: the schedule, the mode, the inboxes.
-
-    ``sizes[k]`` is the number of samples in iteration ``k`` and ``labels[k]``
-    its ``(epoch, sample)``. ``batched`` says whether values travel as arrays
-    (mini-batch) or floats (online). ``optimizer`` is ``None`` for a forward
-    only run (``predict``). ``sends[i]`` is the ``send_nowait`` of node
-    ``i``'s inbox and ``report`` the driver's. ``messages`` and ``updates``
-    are the recorders' ``list.append`` (or ``None``).
-    """
-
-    sizes: Sequence[int]
-    labels: Sequence[tuple[int, int]]
-    batched: bool
-    optimizer: Any = None
-    rule: Any = None
-    sends: Sequence[Any] = ()
-    report: Any = None
-    messages: Any = None
-    updates: Any = None
-
-    workspace: Array = field(default_factory=lambda: np.empty(0), repr=False)
-
-    @property
-    def training(self) -> bool:
-        return self.optimizer is not None
-
-    def rows(self, values: Sequence[Any], size: int) -> Array:
-        """`values` (floats, or arrays of `size`) as the rows of a matrix.
-
-        The matrix lives in one workspace that all the run's neurons share:
-        each fills it and uses it without awaiting in between (trio switches
-        tasks only at an ``await``), so it stays hot in the cache instead of
-        every neuron keeping a cold copy of all its inputs.
-        """
-        need = len(values) * size
-        if self.workspace.size < need:
-            self.workspace = np.empty(need)
-        matrix = self.workspace[:need].reshape(len(values), size)
-        if self.batched:
-            np.concatenate(values, out=self.workspace[:need])
-        else:
-            matrix[:, 0] = values
-        return matrix
+_BACKWARD, _FORWARD, _DEADLINE = 0, 1, 2  # event priorities at equal times
 
 
 @dataclass(frozen=True, eq=False)
 class Wiring:
     """A node's connections, fixed for a network and a learning rule.
 
-    ``forward`` and ``backward`` are the links it sends on; ``n_forward`` and
-    ``n_backward`` how many messages of each kind it receives per iteration.
-    The coefficient of each backward link is the weight of one of its
-    incoming connections (``weight_index`` into its weights) or a fixed
-    number (``fixed``), as the rule says.
+    ``forward`` and ``backward`` are the link tables it sends on (errors go on
+    ``backward``, of kind backward or feedback); ``senders`` and
+    ``error_senders`` are the node indices it receives from, by port. The
+    coefficient of each error link is the weight of one of its incoming
+    connections (``weight_index`` into its weights) or a fixed number
+    (``fixed``), as the rule says.
     """
 
     index: int
-    forward: tuple[Link, ...]
-    backward: tuple[Link, ...] = ()
-    n_forward: int = 0
-    n_backward: int = 0
-    is_output: bool = False
-    weight_index: Array | None = None
+    forward: LinkTable | None
+    backward: LinkTable | None = None
+    senders: tuple[int, ...] = ()
+    error_senders: tuple[int, ...] = ()
+    output_column: int = -1  # the column of Z, for an output neuron
+    weight_index: NDArray[np.intp] | None = None
     fixed: Array | None = None
 
+    @property
+    def n_forward(self) -> int:
+        return len(self.senders)
 
-async def run_input(wiring: Wiring, inbox: trio.MemoryReceiveChannel, run: Run) -> None:
-    """An input node: each iteration, pass the driver's value on."""
-    me, sends, record = wiring.index, run.sends, run.messages
-    for k in range(len(run.labels)):
-        kind, _, value, t = await inbox.receive()
-        assert kind == INPUT, kind
-        post(sends, wiring.forward, FORWARD, t, value, record, (k, me))
-        run.report((me, t, None, None))
+    @property
+    def n_backward(self) -> int:
+        return len(self.error_senders)
+
+    @property
+    def is_output(self) -> bool:
+        return self.output_column >= 0
+
+
+@dataclass(eq=False)
+class Run:
+    """What every neuron of one simulation shares (read-only for them).
+
+    ``rows(s)`` gives the rows of ``X`` of iteration ``s``; ``targets[j]``
+    is output ``j``'s column of ``Z`` (``None`` for ``predict``, whose
+    ``optimizer`` is ``None`` too). ``careful`` selects the message-by-message
+    path that faults need (duplicates, deadlines, last values). ``report`` is
+    the conductor's ``send_nowait``; ``updates`` records updates (or None).
+    """
+
+    transport: Transport
+    batched: bool
+    rows: Callable[[int], tuple[int, int]]
+    targets: Sequence[Any] | None = None
+    optimizer: Any = None
+    rule: Any = None
+    stash: bool = False
+    on_missing: str = "error"
+    careful: bool = False
+    report: Any = None
+    updates: Any = None
+
+    @property
+    def training(self) -> bool:
+        return self.optimizer is not None
+
+
+class _Iteration:
+    """What a neuron keeps of one iteration between its forward and backward."""
+
+    __slots__ = (
+        "e",
+        "errors",
+        "got_errors",
+        "got_x",
+        "n_errors",
+        "n_x",
+        "problem",
+        "size",
+        "t_errors",
+        "t_forward",
+        "vectors",
+        "version",
+        "w_used",
+        "x",
+        "y",
+    )
+
+    def __init__(self, size: int):
+        self.size = size
+        self.x = self.e = self.y = self.w_used = None
+        self.errors = self.vectors = None
+        self.got_x = self.got_errors = None
+        self.n_x = self.n_errors = 0
+        self.t_forward = self.t_errors = -np.inf
+        self.version = -1  # updates made before forward; -1: forward not done
+        self.problem = None
+
+
+class Neuron:
+    """The behaviour of one neuron over one simulation (its task's body)."""
+
+    def __init__(self, state: NeuronState, wiring: Wiring, run: Run):
+        self.state, self.wiring, self.run = state, wiring, run
+        self.me = wiring.index
+        self.f = state.activation.function
+        self.fprime = state.activation.derivative
+        self.params = state.params
+        self.n_in, self.n_back = wiring.n_forward, wiring.n_backward
+        self.open: dict[int, _Iteration] = {}
+        self.updates = 0
+        self.last_x: dict[int, Any] = {}
+        self.last_errors: dict[int, Any] = {}
+        # Iterations done here, so that a late copy is not taken for a new
+        # iteration (kept on unreliable connections only).
+        self.closed: set[int] = set()
+        self._done: list = []
+        self._outputs: list = []
+        self._problems: list = []
+
+    def _iteration(self, s: int) -> _Iteration:
+        it = self.open.get(s)
+        if it is None:
+            start, stop = self.run.rows(s)
+            it = self.open[s] = _Iteration(stop - start)
+        return it
+
+    # -- one window
+    def take(self, window: Window, groups: Sequence, deadlines: Sequence) -> tuple:
+        """File a window's messages, take the steps they allow, and report."""
+        self._done, self._outputs, self._problems = [], [], []
+        if self.run.careful:
+            self._take_each(window, groups, deadlines)
+        else:
+            ready = []
+            for step, s, a, b, last in groups:
+                it = self._iteration(s)
+                if step == STEP_FORWARD:
+                    if self._file_inputs(it, window, a, b, last):
+                        ready.append((it.t_forward, _FORWARD, s))
+                elif self._file_errors(it, window, a, b, last) and it.version >= 0:
+                    ready.append((max(it.t_forward, it.t_errors), _BACKWARD, s))
+            if len(ready) == 1:
+                self._step(*ready[0])
+            elif ready:
+                heapq.heapify(ready)
+                while ready:
+                    self._step(*heapq.heappop(ready), ready)
+        return self.me, self._done, self._outputs, self._problems
+
+    def _step(self, t: float, kind: int, s: int, ready: list | None = None) -> None:
+        it = self.open[s]
+        if kind == _FORWARD:
+            self._forward(it, s, t)
+            if self.run.training and it.n_errors == self.n_back:
+                t_back = max(t, it.t_errors)
+                if ready is None:
+                    self._backward(it, s, t_back)
+                else:
+                    heapq.heappush(ready, (t_back, _BACKWARD, s))
+        else:
+            self._backward(it, s, t)
+
+    def _file_inputs(
+        self, it: _Iteration, window: Window, a: int, b: int, last: float
+    ) -> bool:
+        """Forward messages ``a:b`` of the window; True once all are there."""
+        n = b - a
+        if it.n_x == 0 and n == self.n_in:  # all at once, in port order: a view
+            it.x = (
+                window.vectors(a, b)
+                if self.run.batched
+                else window.value[a:b].reshape(n, 1)
+            )
+        else:
+            if it.x is None:
+                it.x = np.zeros((self.n_in, it.size))
+                it.got_x = np.zeros(self.n_in, dtype=bool)
+            ports = window.port[a:b]
+            it.x[ports] = (
+                window.vectors(a, b) if self.run.batched else window.value[a:b, None]
+            )
+            it.got_x[ports] = True
+        it.n_x += n
+        if last > it.t_forward:
+            it.t_forward = last
+        return it.n_x == self.n_in
+
+    def _file_errors(
+        self, it: _Iteration, window: Window, a: int, b: int, last: float
+    ) -> bool:
+        """Error messages ``a:b`` of the window; True once all are there."""
+        n = b - a
+        batched = self.run.batched
+        if it.n_errors == 0 and n == self.n_back:
+            it.errors = window.value[a:b]
+            if batched:
+                it.vectors = window.vectors(a, b)
+        else:
+            if it.errors is None:
+                it.errors = np.zeros(self.n_back)
+                it.got_errors = np.zeros(self.n_back, dtype=bool)
+                if batched:
+                    it.vectors = np.zeros((self.n_back, it.size))
+            ports = window.port[a:b]
+            it.errors[ports] = window.value[a:b]
+            if batched:
+                it.vectors[ports] = window.vectors(a, b)
+            it.got_errors[ports] = True
+        it.n_errors += n
+        if last > it.t_errors:
+            it.t_errors = last
+        return it.n_errors == self.n_back
+
+    # -- the three formulas, at their times
+    def _forward(self, it: _Iteration, s: int, t: float) -> None:
+        run = self.run
+        it.e, it.y = e, y = model.forward(self.params, it.x, self.f)
+        it.t_forward = t
+        it.version = self.updates
+        if run.stash:
+            it.w_used = self.params[:-1].copy()
+        if not (np.isfinite(e).all() and np.isfinite(y).all()):
+            it.problem = "output"
+        if self.wiring.forward is not None:
+            run.transport.send(
+                self.wiring.forward, self.me, s, t, y if run.batched else float(y[0])
+            )
+        if self.wiring.is_output:
+            self._outputs.append((s, y))
+        if not run.training:
+            self._close(s)
+            self._done.append((s, t, 0))
+            if it.problem:
+                self._problems.append((s, it.problem))
+
+    def _backward(self, it: _Iteration, s: int, t: float) -> None:
+        run, wiring, params = self.run, self.wiring, self.params
+        received = model.summed_errors(it.errors, it.vectors) if self.n_back else None
+        target = None
+        if wiring.is_output:
+            column = run.targets[wiring.output_column]
+            start, stop = run.rows(s)
+            target = column[start:stop] if run.batched else column[start]
+        d = model.delta(received, it.size, target, it.y)
+        g = self.fprime(it.e, it.y) * d
+        if wiring.backward is not None:
+            if wiring.weight_index is not None:
+                w = it.w_used if run.stash else params[:-1]
+                coefficients = w[wiring.weight_index]
+            else:
+                coefficients = wiring.fixed
+            signal = run.rule.backward_signal(d, g)
+            run.transport.send(
+                wiring.backward,
+                self.me,
+                s,
+                t,
+                signal if run.batched else signal[0],
+                coefficients,
+            )
+        grad = model.gradient(
+            it.x, run.rule.update_signal(d, g), it.size, self.state.has_bias
+        )
+        old = params.copy() if run.updates is not None else None
+        run.optimizer.step(params, grad, self.state.optimizer_state)
+        staleness = self.updates - it.version
+        self.updates += 1
+        if it.problem is None and not np.isfinite(params).all():
+            it.problem = "weight update"
+        if run.updates is not None:
+            run.updates(UpdateRecord(s, self.me, t, old, params.copy()))
+        self._close(s)
+        self._done.append((s, t, staleness))
+        if it.problem:
+            self._problems.append((s, it.problem))
+
+    def _close(self, s: int) -> None:
+        del self.open[s]
+        if self.run.careful:
+            self.closed.add(s)
+
+    # -- message by message, for unreliable connections
+    def _take_each(self, window: Window, groups: Sequence, deadlines: Sequence) -> None:
+        """The same steps as :meth:`take`, one message at a time in time order.
+
+        Needed when a receiver must ignore copies, remember the last value of
+        each connection, or act at a deadline.
+        """
+        events: list[tuple] = []
+        arrival, port = window.arrival, window.port
+        for step, s, a, b, _ in groups:
+            prio = _FORWARD if step == STEP_FORWARD else _BACKWARD
+            for i in range(a, b):
+                events.append((float(arrival[i]), prio, s, int(port[i]), i))
+        for deadline, s in deadlines:
+            events.append((deadline, _DEADLINE, s, -1, -1))
+        heapq.heapify(events)
+        while events:
+            t, prio, s, p, i = heapq.heappop(events)
+            if i == -2:  # a backward step made possible by a forward step
+                self._backward(self.open[s], s, t)
+            elif prio == _DEADLINE:
+                self._at_deadline(s, t)
+            elif prio == _FORWARD:
+                self._one_input(window, s, p, i, t, events)
+            else:
+                self._one_error(window, s, p, i, t, events)
+
+    def _one_input(
+        self, window: Window, s: int, p: int, i: int, t: float, events
+    ) -> None:
+        if s in self.closed:
+            return
+        it = self._iteration(s)
+        if it.version >= 0 or (it.got_x is not None and it.got_x[p]):
+            return  # a copy, or too late: ignored
+        if it.x is None:
+            it.x = np.zeros((self.n_in, it.size))
+            it.got_x = np.zeros(self.n_in, dtype=bool)
+        value = window.vectors(i, i + 1)[0] if self.run.batched else window.value[i]
+        it.x[p] = value
+        it.got_x[p] = True
+        self.last_x[p] = value
+        it.n_x += 1
+        it.t_forward = max(it.t_forward, t)
+        if it.n_x == self.n_in:
+            self._forward(it, s, t)
+            self._backward_if_ready(it, s, t, events)
+
+    def _one_error(
+        self, window: Window, s: int, p: int, i: int, t: float, events
+    ) -> None:
+        if s in self.closed:
+            return
+        it = self._iteration(s)
+        if it.got_errors is not None and it.got_errors[p]:
+            return
+        if it.errors is None:
+            self._empty_errors(it)
+        it.errors[p] = window.value[i]
+        value: Any = window.value[i]
+        if self.run.batched:
+            it.vectors[p] = vector = window.vectors(i, i + 1)[0]
+            value = (value, vector)
+        it.got_errors[p] = True
+        self.last_errors[p] = value
+        it.n_errors += 1
+        it.t_errors = max(it.t_errors, t)
+        if it.n_errors == self.n_back and it.version >= 0:
+            self._backward(it, s, max(it.t_forward, t))
+
+    def _backward_if_ready(self, it: _Iteration, s: int, t: float, events) -> None:
+        if self.run.training and it.n_errors == self.n_back:
+            heapq.heappush(events, (max(t, it.t_errors), _BACKWARD, s, -1, -2))
+
+    def _empty_errors(self, it: _Iteration) -> None:
+        it.errors = np.zeros(self.n_back)
+        it.got_errors = np.zeros(self.n_back, dtype=bool)
+        if self.run.batched:
+            it.vectors = np.zeros((self.n_back, it.size))
+
+    def _at_deadline(self, s: int, t: float) -> None:
+        """Iteration `s`'s deadline: go on with what is there, filling the rest."""
+        if s in self.closed:
+            return
+        it = self._iteration(s)
+        last = self.run.on_missing == "last"
+        if it.version < 0:
+            if it.x is None:
+                it.x = np.zeros((self.n_in, it.size))
+                it.got_x = np.zeros(self.n_in, dtype=bool)
+            for p in np.flatnonzero(~it.got_x).tolist():
+                value = self.last_x.get(p) if last else None
+                if value is not None and (
+                    not self.run.batched or len(value) == it.size
+                ):
+                    it.x[p] = value
+            it.n_x = self.n_in
+            self._forward(it, s, t)
+        if self.run.training and s in self.open:
+            if it.errors is None:
+                self._empty_errors(it)
+            for p in np.flatnonzero(~it.got_errors).tolist():
+                value = self.last_errors.get(p) if last else None
+                if value is None:
+                    continue
+                if self.run.batched:
+                    c, vector = value
+                    if len(vector) == it.size:
+                        it.errors[p], it.vectors[p] = c, vector
+                else:
+                    it.errors[p] = value
+            it.n_errors = self.n_back
+            self._backward(it, s, t)
+
+    def waiting(self) -> list[tuple[int, str, tuple[int, ...]]]:
+        """``(iteration, step, senders)`` for every iteration it still waits in."""
+        out = []
+        for s in sorted(self.open):
+            it = self.open[s]
+            if it.version < 0:
+                got = it.got_x if it.got_x is not None else np.zeros(self.n_in, bool)
+                senders = self.wiring.senders
+                step = "forward"
+            else:
+                got = (
+                    it.got_errors
+                    if it.got_errors is not None
+                    else np.zeros(self.n_back, bool)
+                )
+                senders = self.wiring.error_senders
+                step = "backward"
+            out.append(
+                (s, step, tuple(senders[p] for p in np.flatnonzero(~got).tolist()))
+            )
+        return out
 
 
 async def run_neuron(
     state: NeuronState, wiring: Wiring, inbox: trio.MemoryReceiveChannel, run: Run
 ) -> None:
-    """A non-input neuron, for every iteration of `run` (see module docstring)."""
-    me = wiring.index
-    f = state.activation.function
-    fprime = state.activation.derivative
-    params = state.params
-    w = params[:-1]  # a view: the optimizer updates params in place
-    n_in, n_back = wiring.n_forward, wiring.n_backward
-    training, batched = run.training, run.batched
-    signal_back = run.rule.backward_signal if training else None
-    signal_update = run.rule.update_signal if training else None
-    receive_nowait = inbox.receive_nowait
-    receive = inbox.receive
-    record, record_update = run.messages, run.updates
-    sends, report = run.sends, run.report
-    # Values are filed by port into lists (cheapest per message); the
-    # neuron reads them as matrices, in port order, through ``run.rows``.
-    xs: list = [0.0] * n_in
-    ds: list = [0.0] * n_back
-    target = None
-    with np.errstate(all="ignore"):  # non-finite values are reported, not warned
-        for k, size in enumerate(run.sizes):
-            # -- forward: a signal from every predecessor, filed by port
-            pending, back_pending = n_in, n_back
-            t_in = t_back = 0.0
-            while pending:
-                try:
-                    kind, port, value, at = receive_nowait()
-                except trio.WouldBlock:
-                    kind, port, value, at = await receive()
-                if kind == FORWARD:
-                    xs[port] = value
-                    if at > t_in:
-                        t_in = at
-                    pending -= 1
-                elif kind == BACKWARD:  # direct feedback may overtake the forward pass
-                    ds[port] = value
-                    if at > t_back:
-                        t_back = at
-                    back_pending -= 1
-                else:
-                    assert kind == TARGET, kind
-                    target = value
-            x = run.rows(xs, size)
-            e = w @ x
-            e += params[-1]  # in place: fewer fresh arrays per iteration
-            y = f(e)
-            problem = None
-            if not (np.isfinite(e).all() and np.isfinite(y).all()):
-                problem = "output"
-            post(
-                sends,
-                wiring.forward,
-                FORWARD,
-                t_in,
-                y if batched else float(y[0]),
-                record,
-                (k, me),
-            )
-            if not training:
-                report((me, t_in, y if wiring.is_output else None, problem))
-                continue
-            # -- error: the target's error plus every δ received, in port order
-            while back_pending:
-                try:
-                    kind, port, value, at = receive_nowait()
-                except trio.WouldBlock:
-                    kind, port, value, at = await receive()
-                assert kind == BACKWARD, kind
-                ds[port] = value
-                if at > t_back:
-                    t_back = at
-                back_pending -= 1
-            t = t_back if t_back > t_in else t_in
-            if not n_back:
-                delta = np.zeros(size)
-            elif batched:  # δ messages are (coefficient, g): Σ c·g in port order
-                g_in = run.rows([g_k for _, g_k in ds], size)
-                delta = np.array([c for c, _ in ds]) @ g_in
-            else:
-                delta = run.rows(ds, 1).sum(axis=0)
-            if wiring.is_output:
-                delta = (target - y) + delta
-            g = fprime(e, y) * delta
-            if wiring.backward:
-                coefficients = (
-                    w[wiring.weight_index]
-                    if wiring.weight_index is not None
-                    else wiring.fixed
-                )
-                s = signal_back(delta, g)
-                if batched:  # (coefficient, g): the receiver files their product
-                    values = [(c, s) for c in coefficients.tolist()]
-                else:
-                    values = (coefficients * s[0]).tolist()
-                post_each(sends, wiring.backward, BACKWARD, t, values, record, (k, me))
-            # -- update: the gradient of the batch-mean loss, through the optimizer
-            u = signal_update(delta, g)
-            grad = np.empty(n_in + 1)
-            if n_back:  # it awaited errors: the workspace served other neurons since
-                x = run.rows(xs, size)
-            np.matmul(x, u, out=grad[:-1])
-            grad[-1] = u.sum()
-            grad /= -size
-            if not state.has_bias:
-                grad[-1] = 0.0  # keeps b at exactly 0 under every optimizer
-            old = params.copy() if record_update is not None else None
-            run.optimizer.step(params, grad, state.optimizer_state)
-            if problem is None and not np.isfinite(params).all():
-                problem = "weight update"
-            if record_update is not None:
-                record_update((k, me, t, old, params.copy()))
-            report((me, t, y if wiring.is_output else None, problem))
+    """A neuron's task: one delivery per window until the conductor closes its inbox.
+
+    A delivery is ``(window, groups, deadlines)``, or ``None`` to ask what
+    the neuron still waits for (the watchdog's question).
+    """
+    neuron = Neuron(state, wiring, run)
+    report = run.report
+    async with inbox:
+        # non-finite values are reported (DivergenceError), not warned about
+        with np.errstate(all="ignore"):
+            await _serve(neuron, inbox, report)
+
+
+async def _serve(neuron: Neuron, inbox: trio.MemoryReceiveChannel, report) -> None:
+    async for delivery in inbox:
+        if delivery is None:
+            report((neuron.me, neuron.waiting()))
+        else:
+            report(neuron.take(*delivery))

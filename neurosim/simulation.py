@@ -1,53 +1,87 @@
-"""One simulation: lay the channels, start every neuron, drive the samples.
+"""One simulation: the wiring, and the conductor that advances virtual time.
 
-:func:`simulate` opens one unbounded inbox per node, gives every connection a
-clone of its receiver's send end (forward along the edge, and back along the
-routes of the learning rule), starts one task per node, and runs the
-*driver*: the environment that feeds each iteration's input values to the
-input nodes and targets to the output neurons, then waits until every neuron
-reports that it has finished the iteration. The next iteration enters at the
-virtual time the last neuron finished (the article's iterations, one after
-the other).
+:func:`wire` turns a topology and a learning rule into each node's link
+tables, once per network and rule. :func:`simulate` starts one trio task per
+neuron and runs the **conductor**, a conservative discrete-event scheduler
+(in the style of YAWNS): virtual time advances in windows no longer than the
+shortest delay, so that nothing sent inside a window can arrive inside it.
+Each window, the conductor
+
+1. lets iterations enter when the schedule allows (``docs/concepts.md``:
+   ``T_s = max(T_{s−1} + interval, done(s − K))``): the input nodes, which
+   have no state, send the iteration's values on their connections;
+2. asks the transport for what arrives in the window and hands each
+   destination its share in one trio message;
+3. waits for one report from each of them: finished steps, outputs,
+   problems;
+4. stops the run with :class:`~neurosim.StalledError` when a message is lost
+   and nothing may replace it, or when nothing is in flight while a neuron
+   still waits (the watchdog).
+
+Trio messages thus scale with the active neurons per window, not with the
+connections. Results depend only on virtual time and the tie rules, never on
+the order in which trio runs the tasks.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
-from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 
 import numpy as np
 import trio
 from numpy.typing import NDArray
 
-from neurosim.errors import DivergenceError, NeuronError
+from neurosim.errors import DivergenceError, NeuronError, StalledError, Waiting
+from neurosim.faults import Faults
 from neurosim.graph import Topology
-from neurosim.messages import INPUT, TARGET, Link
-from neurosim.neuron import NeuronState, Run, Wiring, run_input, run_neuron
+from neurosim.messages import BACKWARD, FEEDBACK, FORWARD, KINDS, Link
+from neurosim.neuron import NeuronState, Run, Wiring, run_neuron
+from neurosim.transport import Transport, link_table
 
-__all__ = ["Result", "simulate", "wire"]
+__all__ = ["Result", "Schedule", "Wires", "simulate", "wire"]
 
 Array = NDArray[np.float64]
 
 
-@dataclass
-class Result:
-    """What the driver saw: outputs per sample and iteration end times."""
+@dataclass(frozen=True, eq=False)
+class Wires:
+    """Every node's wiring under one rule, and the identities of the channels.
 
-    outputs: Array  # (n_rows, n_outputs), in the order the samples went in
-    ends: Array  # virtual time at which each iteration finished
-    messages: list | None
-    updates: list | None
-    workspace: Array | None = None  # scratch memory, for the next run
+    ``channels`` maps ``(u, v)`` to a channel number: the connections in the
+    topology's edge order, then the feedback channels that are not
+    connections (direct feedback alignment), named ``(hidden, output)``.
+    """
+
+    nodes: tuple[Wiring, ...]
+    channels: dict[tuple[Hashable, Hashable], int]
+    error_kind: int | None  # BACKWARD, FEEDBACK, or None for forward only
+
+    def __getitem__(self, i: int) -> Wiring:
+        return self.nodes[i]
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    @property
+    def shortest_delay(self) -> float:
+        delays = [
+            table.shortest
+            for w in self.nodes
+            for table in (w.forward, w.backward)
+            if table is not None and len(table.delay)
+        ]
+        return min(delays) if delays else 0.0
 
 
-def wire(topology: Topology, rule=None) -> list[Wiring]:
+def wire(topology: Topology, rule=None) -> Wires:
     """Every node's links: forward along the edges, back along the rule's routes.
 
     The result depends only on the network and the rule, so a
-    :class:`~neurosim.Network` computes it once and reuses it for every run;
-    a run only opens the inboxes. Without a `rule`, the nodes send forward
-    only (``predict``).
+    :class:`~neurosim.Network` computes it once and reuses it for every run.
+    Without a `rule`, the nodes send forward only (``predict``).
 
     Raises
     ------
@@ -58,29 +92,32 @@ def wire(topology: Topology, rule=None) -> list[Wiring]:
     nodes = topology.nodes
     rank = {v: i for i, v in enumerate(nodes)}
     port = {v: {u: i for i, u in enumerate(topology.predecessors[v])} for v in nodes}
-    forward = {
-        v: tuple(
-            Link(rank[s], port[s][v], topology.delays[v, s])
+    channels = {edge: i for i, edge in enumerate(topology.edges)}
+    forward = {}
+    for v in nodes:
+        links = [
+            Link(rank[s], port[s][v], topology.delays[v, s], channels[v, s])
             for s in topology.successors[v]
-        )
-        for v in nodes
-    }
-    outputs = set(topology.outputs)
+        ]
+        forward[v] = link_table(FORWARD, links) if links else None
+    outputs = {o: j for j, o in enumerate(topology.outputs)}
     shape = {
         v: {
             "index": rank[v],
             "forward": forward[v],
-            "n_forward": len(topology.predecessors[v]),
-            "is_output": v in outputs,
+            "senders": tuple(rank[u] for u in topology.predecessors[v]),
+            "output_column": outputs.get(v, -1),
         }
         for v in nodes
     }
+    error_kind = None
     if rule is not None:
-        _wire_backward(topology, rule, rank, port, shape)
-    return [Wiring(**shape[v]) for v in nodes]
+        error_kind = FEEDBACK if rule.direct else BACKWARD
+        _wire_backward(topology, rule, rank, port, channels, shape, error_kind)
+    return Wires(tuple(Wiring(**shape[v]) for v in nodes), channels, error_kind)
 
 
-def _wire_backward(topology: Topology, rule, rank, port, shape) -> None:
+def _wire_backward(topology, rule, rank, port, channels, shape, kind) -> None:
     routes = rule.feedback(topology)
     neurons = set(topology.neurons)
     sources: dict[Hashable, list[Hashable]] = {v: [] for v in topology.nodes}
@@ -92,19 +129,27 @@ def _wire_backward(topology: Topology, rule, rank, port, shape) -> None:
                     "which is not a non-input neuron of the network"
                 )
             sources[u].append(v)
+            if (u, v) not in channels:  # a feedback channel of its own
+                channels[u, v] = len(channels)
     back_port = {}
     for u, senders in sources.items():
         senders.sort(key=rank.__getitem__)
-        shape[u]["n_backward"] = len(senders)
+        shape[u]["error_senders"] = tuple(rank[v] for v in senders)
         back_port.update({(u, v): i for i, v in enumerate(senders)})
     for v in topology.neurons:
         route = routes.get(v, ())
         if not route:
             continue
-        shape[v]["backward"] = tuple(
-            Link(rank[u], back_port[u, v], topology.delays.get((u, v), 1.0))
+        links = [
+            Link(
+                rank[u],
+                back_port[u, v],
+                topology.delays.get((u, v), 1.0),
+                channels[u, v],
+            )
             for u, _ in route
-        )
+        ]
+        shape[v]["backward"] = link_table(kind, links)
         coefficients = [b for _, b in route]
         if all(b is None for b in coefficients):
             if any(u not in port[v] for u, _ in route):
@@ -121,7 +166,89 @@ def _wire_backward(topology: Topology, rule, rank, port, shape) -> None:
             shape[v]["fixed"] = np.array(coefficients, dtype=float)
 
 
-def _first_error(group: BaseExceptionGroup) -> BaseException:
+@dataclass(frozen=True)
+class Schedule:
+    """Which rows of ``X`` each iteration takes, and when iterations enter.
+
+    Iteration ``s`` is chunk ``s % n_chunks`` of epoch ``s // n_chunks``;
+    nothing is built per iteration, so a schedule of any length costs nothing.
+    """
+
+    n_samples: int
+    epochs: int
+    batch_size: int
+    in_flight: int | None = 1
+    interval: float = 0.0
+
+    @property
+    def n_chunks(self) -> int:
+        return -(-self.n_samples // self.batch_size)
+
+    def __len__(self) -> int:
+        return self.epochs * self.n_chunks
+
+    def rows(self, s: int) -> tuple[int, int]:
+        start = (s % self.n_chunks) * self.batch_size
+        return start, min(start + self.batch_size, self.n_samples)
+
+    def label(self, s: int) -> tuple[int, int]:
+        """``(epoch, sample)`` of iteration `s` (``sample``: the chunk's index)."""
+        return divmod(s, self.n_chunks)
+
+    def offset(self, s: int) -> int:
+        """The position of iteration `s`'s first sample in the whole run."""
+        return (s // self.n_chunks) * self.n_samples + self.rows(s)[0]
+
+
+@dataclass
+class Result:
+    """What the conductor saw."""
+
+    outputs: Array  # (n_rows, n_outputs), in the order the samples went in
+    entries: Array  # T_s of each iteration
+    ends: Array  # done(s) of each iteration
+    stale: list[tuple[int, int, int]]  # (iteration, neuron index, staleness > 0)
+    messages: list | None
+    updates: list | None
+    delivered: int = 0
+    windows: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+def critical_path(
+    topology: Topology, wires: Wires, jitter: float, training: bool
+) -> float:
+    """The longest time an iteration can take without a loss (every delay + jitter)."""
+    nodes = topology.nodes
+    n_in = len(topology.inputs)
+    F = np.zeros(len(nodes))
+    for i in range(n_in, len(nodes)):
+        w = wires[i]
+        F[i] = max(
+            F[u] + wires[u].forward.delay[wires[u].forward.destination == i][0] + jitter
+            for u in w.senders
+        )
+    if not training:
+        return float(F.max())
+    B = F.copy()
+    for _ in range(len(nodes)):  # relax until stable (errors may flow any way)
+        changed = False
+        for i in range(len(nodes) - 1, n_in - 1, -1):
+            table = wires[i].backward
+            if table is None:
+                continue
+            for d, delay in zip(
+                table.destination.tolist(), table.delay.tolist(), strict=True
+            ):
+                t = B[i] + delay + jitter
+                if t > B[d]:
+                    B[d], changed = t, True
+        if not changed:
+            break
+    return float(B.max())
+
+
+def _first_error(group: BaseExceptionGroup, rank: dict) -> BaseException:
     """The exception to surface from a failed nursery: the earliest, by neuron."""
     leaves: list[BaseException] = []
 
@@ -135,130 +262,367 @@ def _first_error(group: BaseExceptionGroup) -> BaseException:
     flatten(group)
     if not all(isinstance(exc, Exception) for exc in leaves):
         return group  # KeyboardInterrupt and friends stay as trio raised them
-    return leaves[0]
+    neuron_errors = [e for e in leaves if isinstance(e, NeuronError)]
+    if neuron_errors and len(neuron_errors) == len(leaves):
+        return min(neuron_errors, key=lambda e: rank.get(e.neuron, 0))
+    others = [e for e in leaves if not isinstance(e, NeuronError)]
+    return others[0]
 
 
 async def simulate(
     topology: Topology,
     states: dict[Hashable, NeuronState],
-    wirings: Sequence[Wiring],
+    wires: Wires,
     X: Array,
     Z: Array | None,
-    rows: Sequence[tuple[int, int]],
-    labels: Sequence[tuple[int, int]],
+    schedule: Schedule,
     *,
-    batched: bool,
     optimizer=None,
     rule=None,
+    stash: bool = False,
+    faults: Faults | None = None,
     record: bool = False,
     progress: Callable[[int, int], None] | None = None,
-    workspace: Array | None = None,
 ) -> Result:
-    """Run the network on the iterations ``X[start:stop]`` listed in `rows`.
+    """Run the network on every iteration of `schedule`.
 
     With an `optimizer` (and targets `Z`) the neurons train; without, they
-    only compute forward. `workspace` is scratch memory to start from (see
-    :meth:`~neurosim.neuron.Run.rows`); the one used is ``Result.workspace``.
-    Any exception inside a neuron cancels the whole
-    simulation and is raised here (a :class:`NeuronError` naming the neuron,
-    or a :class:`DivergenceError`).
+    only compute forward. Any exception inside a neuron cancels the whole
+    simulation and is raised here (a :class:`NeuronError` naming the neuron);
+    a :class:`DivergenceError` or :class:`StalledError` comes from the
+    conductor.
     """
-    messages: list | None = [] if record else None
-    updates: list | None = [] if record else None
-    run = Run(
-        sizes=[stop - start for start, stop in rows],
-        labels=labels,
-        batched=batched,
-        optimizer=optimizer,
-        rule=rule,
-        messages=None if messages is None else messages.append,
-        updates=None if updates is None else updates.append,
-    )
-    if workspace is not None:
-        run.workspace = workspace
     nodes = topology.nodes
     rank = {v: i for i, v in enumerate(nodes)}
-    # One inbox per node; every connection into it shares its send end.
-    # (Cloning the send end per connection would cost about 7 µs each, a
-    # fifth of a second per call on a 100-100-100 network, and buys nothing
-    # here: every task runs a known number of iterations, and the end of
-    # this function checks that no message was left unread.)
-    channels = [trio.open_memory_channel(math.inf) for _ in nodes]
-    senders = [send for send, _ in channels]
-    report_send, report_receive = trio.open_memory_channel(math.inf)
-    run.sends = [send.send_nowait for send in senders]
-    run.report = report_send.send_nowait
-
     n_in = len(topology.inputs)
-    out_column = {rank[o]: j for j, o in enumerate(topology.outputs)}
-    Y = np.empty((len(topology.outputs), sum(run.sizes)))
-    ends = np.empty(len(rows))
-    # One row per input node (output neuron): contiguous slices for batches,
-    # Python floats for online training.
+    batched = schedule.batch_size > 1
+    training = optimizer is not None
+    transport = Transport(
+        batched, faults, record, _explicit_drops(faults, wires, topology)
+    )
+    updates: list | None = [] if record and training else None
     XT = np.ascontiguousarray(X.T) if batched else X.T.tolist()
     ZT = None if Z is None else np.ascontiguousarray(Z.T) if batched else Z.T.tolist()
-    to_inputs = [senders[i].send_nowait for i in range(n_in)]
-    to_outputs = [senders[rank[o]].send_nowait for o in topology.outputs]
-
-    async def drive() -> None:
-        t, done = 0.0, 0
-        for k, (start, stop) in enumerate(rows):
-            if ZT is not None:
-                for j, send in enumerate(to_outputs):
-                    send((TARGET, 0, ZT[j][start:stop] if batched else ZT[j][start], t))
-            for j, send in enumerate(to_inputs):
-                send((INPUT, 0, XT[j][start:stop] if batched else XT[j][start], t))
-            end, first_problem = t, None
-            for _ in nodes:
-                try:
-                    i, t_done, y, problem = report_receive.receive_nowait()
-                except trio.WouldBlock:
-                    i, t_done, y, problem = await report_receive.receive()
-                if t_done > end:
-                    end = t_done
-                if y is not None:
-                    Y[out_column[i], done : done + stop - start] = y
-                if problem and (first_problem is None or i < first_problem[0]):
-                    first_problem = (i, problem)
-            if first_problem is not None:
-                i, problem = first_problem
-                raise DivergenceError(nodes[i], *labels[k], problem)
-            ends[k] = t = end
-            done += stop - start
-            if progress is not None:
-                progress(k + 1, len(rows))
+    careful = faults is not None
+    run = Run(
+        transport=transport,
+        batched=batched,
+        rows=schedule.rows,
+        targets=ZT,
+        optimizer=optimizer,
+        rule=rule,
+        stash=stash,
+        on_missing="error" if faults is None else faults.on_missing,
+        careful=careful,
+        updates=None if updates is None else updates.append,
+    )
+    channels = [trio.open_memory_channel(math.inf) for _ in range(len(nodes) - n_in)]
+    inboxes = [None] * n_in + [send.send_nowait for send, _ in channels]
+    report_send, report_receive = trio.open_memory_channel(math.inf)
+    run.report = report_send.send_nowait
+    conductor = _Conductor(
+        topology,
+        wires,
+        schedule,
+        transport,
+        inboxes,
+        report_receive,
+        XT,
+        training,
+        faults,
+        progress,
+    )
 
     async def node_task(i: int) -> None:
-        v, wiring, inbox = nodes[i], wirings[i], channels[i][1]
+        v = nodes[i]
         try:
-            if i < n_in:
-                await run_input(wiring, inbox, run)
-            else:
-                await run_neuron(states[v], wiring, inbox, run)
+            await run_neuron(states[v], wires[i], channels[i - n_in][1], run)
         except Exception as exc:
             raise NeuronError(v, f"{type(exc).__name__}: {exc}") from exc
 
     try:
         async with trio.open_nursery() as nursery:
-            for i in range(len(nodes)):
+            for i in range(n_in, len(nodes)):
                 nursery.start_soon(node_task, i)
-            nursery.start_soon(drive)
+            try:
+                await conductor.run()
+            finally:
+                for send, _ in channels:
+                    send.close()
     except BaseExceptionGroup as group:
-        error = _first_error(group)
+        error = _first_error(group, rank)
         if error is group:
             raise
         raise error from error.__cause__
     finally:
-        for send, receive in (*channels, (report_send, report_receive)):
-            send.close()
-            receive.close()
-    for i, (_, receive) in enumerate(channels):  # nothing may be left unread
-        if receive.statistics().current_buffer_used:
-            raise NeuronError(nodes[i], "messages were left unread in its inbox")
+        report_send.close()
+        report_receive.close()
     return Result(
-        outputs=Y.T,
-        ends=ends,
-        messages=messages,
+        outputs=conductor.Y.T,
+        entries=conductor.entries,
+        ends=conductor.ends,
+        stale=conductor.stale,
+        messages=transport.records,
         updates=updates,
-        workspace=run.workspace,
+        delivered=transport.delivered,
+        windows=conductor.windows,
     )
+
+
+def _explicit_drops(faults: Faults | None, wires: Wires, topology: Topology):
+    """``{(kind code, iteration): channel numbers}`` of ``faults.drops``."""
+    if faults is None or not faults.drops:
+        return None
+    out: dict[tuple[int, int], list[int]] = {}
+    for u, v, kind, s in faults.drops:
+        if kind == "forward":
+            key = (u, v)
+            ok = key in topology.weights
+        else:
+            key = (u, v)
+            code = KINDS.index(kind)
+            ok = key in wires.channels and wires.error_kind == code
+        if not ok:
+            raise ValueError(
+                f"Faults.drops names ({u!r}, {v!r}, {kind!r}, {s}), but no "
+                f"{kind} message travels on a channel ({u!r}, {v!r}) in this run"
+            )
+        out.setdefault((KINDS.index(kind), s), []).append(wires.channels[key])
+    return {k: np.array(sorted(c), dtype=np.intp) for k, c in out.items()}
+
+
+class _Conductor:
+    """Advances virtual time window by window (see the module docstring)."""
+
+    def __init__(
+        self,
+        topology,
+        wires,
+        schedule,
+        transport,
+        inboxes,
+        reports,
+        XT,
+        training,
+        faults,
+        progress,
+    ):
+        self.topology, self.wires, self.schedule = topology, wires, schedule
+        self.transport, self.inboxes, self.reports = transport, inboxes, reports
+        self.XT, self.training, self.faults, self.progress = (
+            XT,
+            training,
+            faults,
+            progress,
+        )
+        self.nodes = topology.nodes
+        self.n_in = len(topology.inputs)
+        self.n_neurons = len(self.nodes) - self.n_in
+        S = len(schedule)
+        self.S = S
+        self.entries = np.full(S, np.nan)
+        self.ends = np.full(S, np.nan)
+        self.stale: list[tuple[int, int, int]] = []
+        self.Y = np.empty((len(topology.outputs), schedule.epochs * schedule.n_samples))
+        self.remaining: dict[int, int] = {}
+        self.latest: dict[int, float] = {}
+        self.problems: dict[int, list[tuple[int, str]]] = {}
+        self.next_entry = 0
+        self.finished = 0
+        self.windows = 0
+        self.L = wires.shortest_delay
+        self.deadlines: list[tuple[float, int]] = []
+        self.timeout = None
+        self.not_done: dict[int, set[int]] = {}  # iteration -> neurons (deadlines)
+        if faults is not None and faults.on_missing != "error":
+            self.timeout = faults.timeout
+            if self.timeout is None:
+                self.timeout = 2 * critical_path(
+                    topology, wires, faults.jitter, training
+                )
+        self.output_of = {
+            wires[i].index: wires[i].output_column
+            for i in range(self.n_in, len(self.nodes))
+            if wires[i].is_output
+        }
+
+    # -- entries
+    def _entry_time(self, s: int) -> float | None:
+        schedule = self.schedule
+        if s == 0:
+            return 0.0
+        T = self.entries[s - 1] + schedule.interval
+        K = schedule.in_flight
+        if K is not None and s - K >= 0:
+            done = self.ends[s - K]
+            if math.isnan(done):
+                return None  # not known yet
+            T = max(T, done)
+        return float(T)
+
+    def _enter(self, s: int, T: float) -> None:
+        self.entries[s] = T
+        self.remaining[s] = self.n_neurons
+        self.latest[s] = -math.inf
+        if self.timeout is not None:
+            deadline = T + self.timeout
+            self.transport.deadlines[s] = deadline
+            heapq.heappush(self.deadlines, (deadline, s))
+            self.not_done[s] = set(range(self.n_in, len(self.nodes)))
+        start, stop = self.schedule.rows(s)
+        batched = self.schedule.batch_size > 1
+        for i in range(self.n_in):
+            value = self.XT[i][start:stop] if batched else self.XT[i][start]
+            self.transport.send(self.wires[i].forward, i, s, T, value)
+        self.next_entry = s + 1
+
+    def _admit(self) -> None:
+        """Let in every iteration whose entry time has come."""
+        transport = self.transport
+        while self.next_entry < self.S:
+            T = self._entry_time(self.next_entry)
+            if T is None:
+                return
+            transport.flush()
+            t_next = self._next_time()
+            if t_next is not None and t_next < T:
+                return
+            self._enter(self.next_entry, T)
+            transport.flush()
+
+    def _next_time(self) -> float | None:
+        t = self.transport.next_arrival()
+        if self.deadlines and (t is None or self.deadlines[0][0] < t):
+            t = self.deadlines[0][0]
+        return t
+
+    # -- the loop
+    async def run(self) -> None:
+        with np.errstate(all="ignore"):  # non-finite values: a DivergenceError
+            await self._run()
+
+    async def _run(self) -> None:
+        transport = self.transport
+        while self.finished < self.S:
+            self._admit()
+            transport.flush()
+            t0 = self._next_time()
+            if t0 is None:
+                await self._stalled(None, "nothing is in flight")
+            limit, inclusive = t0 + self.L, False
+            if self.L == 0:
+                limit, inclusive = t0, True
+            if self.deadlines and self.deadlines[0][0] < limit:
+                limit, inclusive = self.deadlines[0][0], True
+            window, groups = transport.window(limit, inclusive)
+            due: dict[int, list[tuple[float, int]]] = {}
+            while self.deadlines and (
+                self.deadlines[0][0] < limit
+                or (inclusive and self.deadlines[0][0] == limit)
+            ):
+                deadline, s = heapq.heappop(self.deadlines)
+                for i in self.not_done.get(s, ()):
+                    due.setdefault(i, []).append((deadline, s))
+            self.windows += 1
+            await self._exchange(window, groups, due)
+            if transport.lost:
+                self._check_lost(limit, inclusive)
+                if self._lost_now:
+                    await self._stalled(self._lost_now, "a message was lost")
+        transport.flush()
+
+    async def _exchange(self, window, groups, due) -> None:
+        inboxes = self.inboxes
+        n = 0
+        for d, gs in groups.items():
+            inboxes[d]((window, gs, due.pop(d, ())))
+            n += 1
+        for d, ds in due.items():
+            inboxes[d]((window, (), ds))
+            n += 1
+        receive_nowait, receive = self.reports.receive_nowait, self.reports.receive
+        for _ in range(n):
+            try:
+                me, done, outputs, problems = receive_nowait()
+            except trio.WouldBlock:
+                me, done, outputs, problems = await receive()
+            if outputs:
+                self._outputs(me, outputs)
+            if problems:
+                for s, quantity in problems:
+                    self.problems.setdefault(s, []).append((me, quantity))
+            if done:
+                self._done(me, done)
+
+    def _outputs(self, me: int, outputs) -> None:
+        column = self.output_of[me]
+        schedule = self.schedule
+        for s, y in outputs:
+            start, stop = schedule.rows(s)
+            at = schedule.offset(s)
+            self.Y[column, at : at + stop - start] = y
+
+    def _done(self, me: int, done) -> None:
+        for s, t, staleness in done:
+            if staleness:
+                self.stale.append((s, me, staleness))
+            if t > self.latest[s]:
+                self.latest[s] = t
+            if self.not_done:
+                self.not_done[s].discard(me)
+            self.remaining[s] -= 1
+            if not self.remaining[s]:
+                self._finish(s)
+
+    def _finish(self, s: int) -> None:
+        self.ends[s] = self.latest.pop(s)
+        del self.remaining[s]
+        self.not_done.pop(s, None)
+        self.transport.deadlines.pop(s, None)
+        self.finished += 1
+        problems = self.problems.pop(s, None)
+        if problems:
+            me, quantity = min(problems)
+            raise DivergenceError(self.nodes[me], *self.schedule.label(s), quantity)
+        if self.progress is not None:
+            self.progress(self.finished, self.S)
+
+    # -- the watchdog
+    def _check_lost(self, limit: float, inclusive: bool) -> None:
+        due = [
+            lost
+            for lost in self.transport.lost
+            if lost.arrival < limit or (inclusive and lost.arrival == limit)
+        ]
+        self._lost_now = due
+
+    async def _stalled(self, lost, reason: str) -> None:
+        """Ask the waiting neurons what they wait for, and raise StalledError."""
+        if lost:
+            asked = sorted({x.destination for x in lost})
+            iterations = {x.iteration for x in lost}
+            first = min(lost, key=lambda x: (x.arrival, x.iteration, x.destination))
+            reason = (
+                f"the {('forward', 'error')[first.step]} message of iteration "
+                f"{first.iteration} from {self.nodes[first.source]!r} to "
+                f"{self.nodes[first.destination]!r} was lost"
+            )
+            time = first.arrival
+        else:
+            asked = list(range(self.n_in, len(self.nodes)))
+            iterations = set(self.remaining)
+            time = float(np.nanmax(np.concatenate([self.entries, self.ends, [0.0]])))
+        for i in asked:
+            self.inboxes[i](None)
+        answers = {}
+        for _ in asked:
+            me, waiting = await self.reports.receive()
+            answers[me] = waiting
+        found = [
+            Waiting(self.nodes[me], s, step, tuple(self.nodes[u] for u in senders))
+            for me in sorted(answers)
+            for s, step, senders in answers[me]
+            if s in iterations
+        ]
+        found.sort(key=lambda w: (w.iteration, self.topology.nodes.index(w.neuron)))
+        raise StalledError(found, time, reason)

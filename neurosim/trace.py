@@ -30,16 +30,20 @@ import numpy as np
 from numpy.typing import NDArray
 
 from neurosim.errors import DataError
+from neurosim.messages import FATES, KINDS
 
-__all__ = ["CSV_COLUMNS", "KINDS", "Trace", "UpdateTable"]
+__all__ = ["CSV_COLUMNS", "FATES", "KINDS", "Trace", "UpdateTable"]
 
-#: The kinds of message, in their sort order. ``"feedback"`` is a message a
-#: direct-feedback rule sends from an output straight to a hidden neuron.
-KINDS: tuple[str, ...] = ("forward", "backward", "feedback")
+# KINDS (from neurosim.messages, the one table of message kinds) are in their
+# sort order. ``"feedback"`` is a message a direct-feedback rule sends from an
+# output straight to a hidden neuron. FATES says what became of a message.
+_FATE_CODE = {fate: code for code, fate in enumerate(FATES)}
+_FATE_NAMES = np.array(FATES, dtype=object)
 _KIND_CODE = {kind: code for code, kind in enumerate(KINDS)}
 _KIND_NAMES = np.array(KINDS, dtype=object)
 
-#: The columns of the CSV file, in order.
+#: The columns of the CSV file, in order. A trace with lost, duplicated or
+#: late messages has one more, ``"fate"`` (empty on update rows).
 CSV_COLUMNS: tuple[str, ...] = (
     "record",
     "epoch",
@@ -290,6 +294,7 @@ class Trace:
         received_at: NDArray[np.float64],
         value: NDArray[Any],
         updates: UpdateTable,
+        fate_code: NDArray[np.int8] | None = None,
     ):
         # Private: use from_rows. The arrays are taken as given (sorted).
         self.nodes = nodes
@@ -302,12 +307,26 @@ class Trace:
         self.received_at = _readonly(received_at)
         self.value = _readonly(value)
         self.updates = updates
+        if fate_code is None:
+            fate_code = np.zeros(len(sent_at), dtype=np.int8)
+        self._fate_code = _readonly(fate_code)
 
     # The name columns are built on first use (see UpdateTable).
     @cached_property
     def kind(self) -> NDArray[np.object_]:
         """``"forward"``, ``"backward"`` or ``"feedback"``."""
         return _readonly(_KIND_NAMES[self._kind_code])
+
+    @cached_property
+    def fate(self) -> NDArray[np.object_]:
+        """What became of each message: one of :data:`FATES` (``"delivered"``,
+        ``"dropped"``, ``"duplicate"`` for the extra copy of a duplicated
+        message, ``"late"`` for one that arrived after its deadline)."""
+        return _readonly(_FATE_NAMES[self._fate_code])
+
+    @property
+    def _faulty(self) -> bool:
+        return bool(self._fate_code.any())
 
     @cached_property
     def source(self) -> NDArray[np.object_]:
@@ -355,8 +374,18 @@ class Trace:
         if len(index) != len(nodes):
             raise DataError(f"the node order names a node twice: {list(nodes)!r}")
 
+        messages = list(messages)
+        fates = None
+        if any(len(row) == 9 for row in messages):  # with a fate column
+            fates = [row[8] if len(row) == 9 else "delivered" for row in messages]
+            messages = [row[:8] if len(row) == 9 else row for row in messages]
         columns = _columns(messages, 8, "message")
         n = len(columns[0])
+        extra = (
+            {}
+            if fates is None
+            else {"fate": _codes(fates, _FATE_CODE, np.int8, "fate")}
+        )
         return cls.from_columns(
             nodes,
             {
@@ -368,6 +397,7 @@ class Trace:
                 "sent_at": np.fromiter(columns[5], dtype=np.float64, count=n),
                 "received_at": np.fromiter(columns[6], dtype=np.float64, count=n),
                 "value": _values(columns[7]),
+                **extra,
             },
             _update_columns(updates, index),
         )
@@ -429,6 +459,7 @@ class Trace:
         value = m["value"]
         if value.dtype != object:
             value = value.astype(np.float64)
+        fate = m["fate"].astype(np.int8) if "fate" in m else None
         n = len(nodes)
         tiebreak = [received_at] if value.dtype == object else [value, received_at]
         order = _sort_order(
@@ -470,24 +501,28 @@ class Trace:
             received_at[order],
             value[order],
             table,
+            None if fate is None else fate[order],
         )
 
     def rows(self) -> list[tuple[Any, ...]]:
-        """The messages as the tuples :meth:`from_rows` takes (Python scalars)."""
+        """The messages as the tuples :meth:`from_rows` takes (Python scalars).
+
+        With lost, duplicated or late messages each tuple ends with its fate.
+        """
         value = self.value.tolist() if self.value.dtype != object else list(self.value)
-        return list(
-            zip(
-                self.epoch.tolist(),
-                self.sample.tolist(),
-                self.kind.tolist(),
-                self.source.tolist(),
-                self.destination.tolist(),
-                self.sent_at.tolist(),
-                self.received_at.tolist(),
-                value,
-                strict=True,
-            )
-        )
+        columns = [
+            self.epoch.tolist(),
+            self.sample.tolist(),
+            self.kind.tolist(),
+            self.source.tolist(),
+            self.destination.tolist(),
+            self.sent_at.tolist(),
+            self.received_at.tolist(),
+            value,
+        ]
+        if self._faulty:
+            columns.append(self.fate.tolist())
+        return list(zip(*columns, strict=True))
 
     # ------------------------------------------------------------------
     # looking at it
@@ -503,6 +538,13 @@ class Trace:
             if count
         )
         messages = f"{len(self)} messages" + (f" ({by_kind})" if by_kind else "")
+        if self._faulty:
+            fates = np.bincount(self._fate_code, minlength=len(FATES))
+            messages += "".join(
+                f", {count} {fate}"
+                for fate, count in zip(FATES[1:], fates[1:], strict=True)
+                if count
+            )
         iterations = self.iterations()
         epochs = sorted({epoch for epoch, _ in iterations})
         if not epochs:
@@ -619,6 +661,7 @@ class Trace:
         sample: Any = None,
         start: float | None = None,
         stop: float | None = None,
+        fate: Any = None,
     ) -> Trace:
         """The rows that match every given criterion, as a new trace.
 
@@ -641,11 +684,14 @@ class Trace:
         start, stop : float, optional
             A window of virtual time, ``start <= t < stop``, on ``received_at``
             for messages and on ``time`` for updates.
+        fate : str or collection, optional
+            Messages whose fate is one of them (:data:`FATES`); updates are
+            kept.
 
         Raises
         ------
         DataError
-            An unknown neuron or kind.
+            An unknown neuron, kind or fate.
         """
         keep = np.ones(len(self), dtype=bool)
         keep_updates = np.ones(len(self.updates), dtype=bool)
@@ -688,6 +734,14 @@ class Trace:
         if stop is not None:
             keep &= self.received_at < stop
             keep_updates &= updates.time < stop
+        if fate is not None:
+            fates = _as_set(fate)
+            unknown = [f for f in fates if f not in _FATE_CODE]
+            if unknown:
+                raise DataError(
+                    f"unknown fate {unknown[0]!r}; use one of {list(FATES)!r}"
+                )
+            keep &= np.isin(self._fate_code, [_FATE_CODE[f] for f in fates])
         return Trace(
             self.nodes,
             self.epoch[keep],
@@ -699,6 +753,7 @@ class Trace:
             self.received_at[keep],
             self.value[keep],
             updates._take(keep_updates),
+            self._fate_code[keep],
         )
 
     # ------------------------------------------------------------------
@@ -711,7 +766,8 @@ class Trace:
         their own: ``trace.updates.to_dataframe()``.
         """
         pd = _import_pandas()
-        return pd.DataFrame({name: getattr(self, name) for name in _MESSAGE_FIELDS})
+        fields = _MESSAGE_FIELDS + (("fate",) if self._faulty else ())
+        return pd.DataFrame({name: getattr(self, name) for name in fields})
 
     def to_csv(self, path: str | os.PathLike[str]) -> None:
         """Write both tables to one CSV file that :meth:`read_csv` reloads exactly.
@@ -752,7 +808,9 @@ class Trace:
         with open(path, "w", newline="", encoding="utf-8") as file:
             file.write(f"# nodes: {json.dumps(nodes)}\n")
             writer = csv.writer(file, lineterminator="\n")
-            writer.writerow(CSV_COLUMNS)
+            faulty = self._faulty
+            writer.writerow(CSV_COLUMNS + (("fate",) if faulty else ()))
+            fate_cells = [self.fate.tolist()] if faulty else []
             writer.writerows(
                 zip(
                     ["message"] * len(self),
@@ -765,6 +823,7 @@ class Trace:
                     map(repr, self.received_at.tolist()),
                     value_cells,
                     [""] * len(self),
+                    *fate_cells,
                     strict=True,
                 )
             )
@@ -781,6 +840,7 @@ class Trace:
                     time,
                     map(repr, updates.new.tolist()),
                     map(repr, updates.old.tolist()),
+                    *([[""] * len(updates)] if faulty else []),
                     strict=True,
                 )
             )
@@ -804,12 +864,13 @@ class Trace:
         with open(path, newline="", encoding="utf-8") as file:
             reader = _CsvRows(path, file)
             lookup = reader.node_lookup
+            columns = reader.columns
             for line, row in reader:
                 try:
-                    record = dict(zip(CSV_COLUMNS, row, strict=True))
+                    record = dict(zip(columns, row, strict=True))
                 except ValueError:
                     raise DataError(
-                        f"{path}, line {line}: expected {len(CSV_COLUMNS)} "
+                        f"{path}, line {line}: expected {len(columns)} "
                         f"columns, found {len(row)}"
                     ) from None
                 try:
@@ -842,9 +903,10 @@ class Trace:
             [v.tolist() for v in value] if value.dtype == object else value.tolist()
         )
         dumps = json.dumps
+        fates = self.fate.tolist()
         with open(path, "w", encoding="utf-8") as file:
             file.write(dumps(header) + "\n")
-            for e, s, k, u, v, sent, received, x in zip(
+            for e, s, k, u, v, sent, received, x, fate in zip(
                 self.epoch.tolist(),
                 self.sample.tolist(),
                 self.kind.tolist(),
@@ -853,6 +915,7 @@ class Trace:
                 self.sent_at.tolist(),
                 self.received_at.tolist(),
                 values,
+                fates,
                 strict=True,
             ):
                 row = {
@@ -866,6 +929,8 @@ class Trace:
                     "received_at": received,
                     "value": x,
                 }
+                if fate != "delivered":
+                    row["fate"] = fate
                 file.write(dumps(row) + "\n")
             updates = self.updates
             for e, s, v, u, old, new, t in zip(
@@ -1115,7 +1180,8 @@ class _CsvRows:
             first = self._readline()
         self.offset += 1
         header = next(csv.reader([first]), [])
-        if tuple(header) != CSV_COLUMNS:
+        self.columns = tuple(header)
+        if self.columns not in (CSV_COLUMNS, (*CSV_COLUMNS, "fate")):
             raise DataError(
                 f"{path}, line {self.offset}: expected the header row "
                 f"{','.join(CSV_COLUMNS)!r}, found {first.strip()!r}"
@@ -1200,7 +1266,7 @@ def _parse_csv_record(record: dict[str, str], node: Any) -> tuple[Any, ...]:
             value: Value = np.array(vector, dtype=np.float64)
         else:
             value = _float_cell(cell, "value")
-        return (
+        row = (
             epoch,
             sample,
             kind,
@@ -1210,6 +1276,11 @@ def _parse_csv_record(record: dict[str, str], node: Any) -> tuple[Any, ...]:
             _float_cell(record["received_at"], "received_at"),
             value,
         )
+        if "fate" in record:
+            if record["fate"] not in _FATE_CODE:
+                raise ValueError(f"column 'fate': unknown fate {record['fate']!r}")
+            row += (record["fate"],)
+        return row
     if record["record"] == "update":
         if kind != "update":
             raise ValueError(f"an update row must have kind 'update', not {kind!r}")
@@ -1287,7 +1358,7 @@ def _parse_jsonl_record(obj: Any, known: set) -> tuple[Any, ...]:
             value: Value = np.array(x, dtype=np.float64)
         else:
             value = _json_float(obj, "value")
-        return (
+        row = (
             _json_int(obj, "epoch"),
             _json_int(obj, "sample"),
             kind,
@@ -1297,6 +1368,11 @@ def _parse_jsonl_record(obj: Any, known: set) -> tuple[Any, ...]:
             _json_float(obj, "received_at"),
             value,
         )
+        if "fate" in obj:
+            if obj["fate"] not in _FATE_CODE:
+                raise ValueError(f"unknown fate {obj['fate']!r}")
+            row += (obj["fate"],)
+        return row
     if record == "update":
         return (
             _json_int(obj, "epoch"),

@@ -12,8 +12,11 @@ ALLOWED = {
     "errors": set(),
     "activations": set(),
     "messages": set(),
+    "model": set(),
+    "faults": {"errors"},
+    "transport": {"faults", "messages"},
     "graph": {"errors"},
-    "trace": {"errors"},
+    "trace": {"errors", "messages"},
     "reference": {"errors"},
     "optimizers": {"errors"},
     "plot": {"errors", "trace", "graph"},
@@ -43,6 +46,9 @@ def test_module_imports_only_what_its_layer_allows(module):
     assert imported - {"trio"} <= ALLOWED[module]
 
 
-@pytest.mark.parametrize("module", ["reference", "plot", "trace", "graph", "messages"])
+@pytest.mark.parametrize(
+    "module",
+    ["reference", "plot", "trace", "graph", "messages", "model", "faults", "transport"],
+)
 def test_no_trio_below_the_actors(module):
     assert "trio" not in neurosim_imports(PACKAGE / f"{module}.py")
