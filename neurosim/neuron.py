@@ -19,6 +19,7 @@ never reads another neuron's state.
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -113,6 +114,7 @@ class _Iteration:
         "n_x",
         "problem",
         "size",
+        "start",
         "t_errors",
         "t_forward",
         "vectors",
@@ -122,8 +124,8 @@ class _Iteration:
         "y",
     )
 
-    def __init__(self, size: int):
-        self.size = size
+    def __init__(self, start: int, stop: int):
+        self.start, self.size = start, stop - start
         self.x = self.e = self.y = self.w_used = None
         self.errors = self.vectors = None
         self.got_x = self.got_errors = None
@@ -157,8 +159,7 @@ class Neuron:
     def _iteration(self, s: int) -> _Iteration:
         it = self.open.get(s)
         if it is None:
-            start, stop = self.run.rows(s)
-            it = self.open[s] = _Iteration(stop - start)
+            it = self.open[s] = _Iteration(*self.run.rows(s))
         return it
 
     # -- one window
@@ -256,7 +257,10 @@ class Neuron:
         it.version = self.updates
         if run.stash:
             it.w_used = self.params[:-1].copy()
-        if not (np.isfinite(e).all() and np.isfinite(y).all()):
+        if run.batched:
+            if not (np.isfinite(e).all() and np.isfinite(y).all()):
+                it.problem = "output"
+        elif not (math.isfinite(e[0]) and math.isfinite(y[0])):
             it.problem = "output"
         if self.wiring.forward is not None:
             run.transport.send(
@@ -276,8 +280,8 @@ class Neuron:
         target = None
         if wiring.is_output:
             column = run.targets[wiring.output_column]
-            start, stop = run.rows(s)
-            target = column[start:stop] if run.batched else column[start]
+            start = it.start
+            target = column[start : start + it.size] if run.batched else column[start]
         d = model.delta(received, it.size, target, it.y)
         g = self.fprime(it.e, it.y) * d
         if wiring.backward is not None:
@@ -470,8 +474,13 @@ async def run_neuron(
 
 
 async def _serve(neuron: Neuron, inbox: trio.MemoryReceiveChannel, report) -> None:
-    async for delivery in inbox:
-        if delivery is None:
-            report((neuron.me, neuron.waiting()))
+    receive, take = inbox.receive, neuron.take
+    while True:
+        try:
+            delivery = await receive()
+        except trio.EndOfChannel:
+            return
+        if delivery is not None:
+            report(take(*delivery))
         else:
-            report(neuron.take(*delivery))
+            report((neuron.me, neuron.waiting()))

@@ -188,6 +188,7 @@ class Schedule:
         return self.epochs * self.n_chunks
 
     def rows(self, s: int) -> tuple[int, int]:
+        """``(start, stop)``: the rows of ``X`` that iteration `s` takes."""
         start = (s % self.n_chunks) * self.batch_size
         return start, min(start + self.batch_size, self.n_samples)
 

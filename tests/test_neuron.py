@@ -1,16 +1,26 @@
-"""One neuron driven through its channels by the test (pytest-trio)."""
+"""One neuron, driven window by window through a real transport.
+
+The neuron under test is ``v`` (node 2): a sigmoid output neuron with
+predecessors ``a`` (node 0, port 0) and ``b`` (node 1, port 1); it sends
+forward to a successor ``s`` (node 3) and its error back to ``a`` only, and
+receives errors from ``s``. The test plays every other node: it sends on
+delay-0 links into ``v`` at the arrival times it wants, and reads what ``v``
+handed to the transport.
+"""
 
 import math
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import trio
 
 from neurosim.activations import ACTIVATIONS
-from neurosim.messages import BACKWARD, FORWARD, TARGET, Link
-from neurosim.neuron import NeuronState, Run, Wiring, run_neuron
+from neurosim.messages import BACKWARD, FORWARD, Link
+from neurosim.neuron import Neuron, NeuronState, Run, Wiring, run_neuron
 from neurosim.rules import Article, Backprop
+from neurosim.transport import Transport, link_table
+
+W0 = np.array([0.5, -1.0, 0.25])  # w_a, w_b, b
 
 
 class PlainSGD:
@@ -30,118 +40,227 @@ def sigmoid(e):
     return 1 / (1 + math.exp(-e))
 
 
-def make_neuron(*, rule=None, training=True, batch=None):
-    """A sigmoid output neuron v with predecessors a (port 0) and b (port 1).
+class Harness:
+    def __init__(self, *, rule=None, training=True, batch=None, stash=False,
+                 careful=False, on_missing="error", targets=(1.0,)):  # fmt: skip
+        self.batched = batch is not None
+        self.transport = Transport(batched=self.batched)
+        size = batch or 1
+        self.state = NeuronState("v", ACTIVATIONS["sigmoid"], W0.copy())
+        self.wiring = Wiring(
+            index=2,
+            forward=link_table(FORWARD, [Link(3, 0, 1.5)]),
+            backward=link_table(BACKWARD, [Link(0, 0, 2.0)]),
+            senders=(0, 1),
+            error_senders=(3,),
+            output_column=0,
+            weight_index=np.array([0]),
+        )
+        column = np.array(targets, dtype=float) if self.batched else list(targets)
+        self.run = Run(
+            transport=self.transport,
+            batched=self.batched,
+            rows=lambda s: (s * size, (s + 1) * size),
+            targets=[column],
+            optimizer=PlainSGD(0.5) if training else None,
+            rule=rule or Backprop(),
+            stash=stash,
+            careful=careful,
+            on_missing=on_missing,
+        )
+        self.neuron = Neuron(self.state, self.wiring, self.run)
+        self.into_v = {
+            (FORWARD, 0): link_table(FORWARD, [Link(2, 0, 0.0)]),
+            (FORWARD, 1): link_table(FORWARD, [Link(2, 1, 0.0)]),
+            (BACKWARD, 0): link_table(BACKWARD, [Link(2, 0, 0.0)]),
+        }
 
-    v sends forward to one successor s and its error back to a only (b is an
-    input). Returns the wiring pieces and the channels the test reads.
-    """
-    inbox_send, inbox = trio.open_memory_channel(math.inf)
-    to_s, at_s = trio.open_memory_channel(math.inf)
-    to_a, at_a = trio.open_memory_channel(math.inf)
-    reports_send, reports = trio.open_memory_channel(math.inf)
-    state = NeuronState("v", ACTIVATIONS["sigmoid"], np.array([0.5, -1.0, 0.25]))
-    wiring = Wiring(
-        index=2,
-        forward=(Link(destination=3, port=0, delay=1.5),),
-        backward=(Link(destination=0, port=0, delay=2.0),),
-        n_forward=2,
-        n_backward=1,
-        is_output=True,
-        weight_index=np.array([0]),
-    )
-    sizes = [1] if batch is None else [batch]
-    run = Run(
-        sizes=sizes,
-        labels=[(0, 0)],
-        batched=batch is not None,
-        optimizer=PlainSGD(0.5) if training else None,
-        rule=rule or Backprop(),
-        sends={3: to_s.send_nowait, 0: to_a.send_nowait},  # by node index
-        report=reports_send.send_nowait,
-    )
-    return SimpleNamespace(
-        state=state,
-        wiring=wiring,
-        inbox=inbox,
-        run=run,
-        send=inbox_send,
-        at_s=at_s,
-        at_a=at_a,
-        reports=reports,
-    )
+    def arrive(self, kind, port, iteration, at, value, coefficient=None):
+        """A message into v, arriving at `at`."""
+        c = None if coefficient is None else np.array([coefficient])
+        source = (0, 1)[port] if kind == FORWARD else 3
+        self.transport.send(self.into_v[kind, port], source, iteration, at, value, c)
+
+    def window(self, limit, deadlines=()):
+        """Deliver everything arriving at or before `limit`; return v's report."""
+        self.transport.flush()
+        window, groups = self.transport.window(limit, inclusive=True)
+        report = self.neuron.take(window, groups.get(2, ()), deadlines)
+        sent = list(self.transport.outbox)
+        self.transport.outbox.clear()
+        return report, sent
 
 
-async def test_forward_waits_for_every_input_and_fires_at_the_last_arrival():
-    n = make_neuron(training=False)
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(run_neuron, n.state, n.wiring, n.inbox, n.run)
-        n.send.send_nowait((FORWARD, 1, 3.0, 7.0))  # b arrives first, at t=7
-        await trio.testing.wait_all_tasks_blocked()
-        assert n.at_s.statistics().current_buffer_used == 0  # still waiting for a
-        n.send.send_nowait((FORWARD, 0, 2.0, 4.0))  # a, at t=4
-        kind, port, y, arrival = await n.at_s.receive()
+def test_forward_waits_for_every_input_and_fires_at_the_last_arrival():
+    h = Harness(training=False)
+    h.arrive(FORWARD, 1, 0, 7.0, 3.0)  # b arrives first, at t=7
+    _, sent = h.window(7.0)
+    assert sent == []  # still waiting for a
+    h.arrive(FORWARD, 0, 0, 8.0, 2.0)  # a, at t=8
+    (me, done, outputs, problems), sent = h.window(8.0)
     e = 0.5 * 2.0 + (-1.0) * 3.0 + 0.25
-    assert (kind, port) == (FORWARD, 0)
+    [(iteration, step, source, time, links, y, coefficients)] = sent
+    assert (iteration, source, time, links.kind) == (0, 2, 8.0, FORWARD)
     assert y == pytest.approx(sigmoid(e), abs=1e-15)
-    assert arrival == 7.0 + 1.5  # fired at the last arrival, plus the link's delay
-    i, t_done, y_report, problem = n.reports.receive_nowait()
-    assert (i, t_done, problem) == (2, 7.0, None)
-    assert y_report[0] == y
+    assert coefficients is None
+    assert (me, done, problems) == (2, [(0, 8.0, 0)], [])
+    assert outputs[0][1][0] == y
 
 
-async def test_error_message_uses_the_weight_before_the_update():
-    n = make_neuron()
+def test_error_message_uses_the_weight_before_the_update():
+    h = Harness()
     x_a, x_b, z, delta_s = 2.0, 3.0, 1.0, 0.125
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(run_neuron, n.state, n.wiring, n.inbox, n.run)
-        n.send.send_nowait((TARGET, 0, z, 0.0))
-        n.send.send_nowait((FORWARD, 0, x_a, 1.0))
-        n.send.send_nowait((FORWARD, 1, x_b, 1.0))
-        _, _, y, _ = await n.at_s.receive()
-        n.send.send_nowait((BACKWARD, 0, delta_s, 5.0))  # s's error comes back at t=5
-        kind, port, value, arrival = await n.at_a.receive()
-    assert port == 0
+    h.arrive(FORWARD, 0, 0, 1.0, x_a)
+    h.arrive(FORWARD, 1, 0, 1.0, x_b)
+    _, [forward] = h.window(1.0)
+    y = forward[5]
+    h.arrive(BACKWARD, 0, 0, 5.0, delta_s, coefficient=1.0)  # s's error, at t=5
+    (_, done, _, _), [back] = h.window(5.0)
     delta = (z - y) + delta_s  # own target error plus what came back
     g = delta * y * (1 - y)
-    assert kind == BACKWARD
-    assert value == pytest.approx(0.5 * g, rel=1e-15)  # w_a = 0.5, not the new w_a
-    assert arrival == 5.0 + 2.0
+    iteration, _, source, time, links, signal, coefficients = back
+    assert (links.kind, time, list(links.destination)) == (BACKWARD, 5.0, [0])
+    assert coefficients[0] * signal == pytest.approx(0.5 * g, rel=1e-15)  # old w_a
     np.testing.assert_allclose(
-        n.state.params,
+        h.state.params,
         [0.5 + 0.5 * g * x_a, -1.0 + 0.5 * g * x_b, 0.25 + 0.5 * g],
         rtol=1e-15,
     )
-    assert n.reports.receive_nowait()[1] == 5.0  # done when the update is done
+    assert done == [(0, 5.0, 0)]  # done when the update is done
 
 
-async def test_article_rule_sends_delta_without_the_derivative():
-    n = make_neuron(rule=Article())
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(run_neuron, n.state, n.wiring, n.inbox, n.run)
-        n.send.send_nowait((TARGET, 0, 1.0, 0.0))
-        n.send.send_nowait((FORWARD, 1, 0.0, 1.0))
-        n.send.send_nowait((FORWARD, 0, 0.0, 1.0))
-        _, _, y, _ = await n.at_s.receive()
-        n.send.send_nowait((BACKWARD, 0, 0.0, 2.0))
-        _, _, value, _ = await n.at_a.receive()
-    assert value == pytest.approx(0.5 * (1.0 - y), rel=1e-15)
+def test_article_rule_sends_delta_without_the_derivative():
+    h = Harness(rule=Article())
+    h.arrive(FORWARD, 1, 0, 1.0, 0.0)
+    h.arrive(FORWARD, 0, 0, 1.0, 0.0)
+    _, [forward] = h.window(1.0)
+    h.arrive(BACKWARD, 0, 0, 2.0, 0.0, coefficient=1.0)
+    _, [back] = h.window(2.0)
+    assert back[6][0] * back[5] == pytest.approx(0.5 * (1.0 - forward[5]), rel=1e-15)
 
 
-async def test_minibatch_messages_carry_the_whole_batch():
-    n = make_neuron(batch=3)
+def test_minibatch_messages_carry_the_whole_batch():
+    h = Harness(batch=3, targets=np.zeros(3))
     xa, xb, z = np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0, -1.0]), np.zeros(3)
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(run_neuron, n.state, n.wiring, n.inbox, n.run)
-        n.send.send_nowait((TARGET, 0, z, 0.0))
-        n.send.send_nowait((FORWARD, 0, xa, 1.0))
-        n.send.send_nowait((FORWARD, 1, xb, 1.0))
-        _, _, y, _ = await n.at_s.receive()
-        n.send.send_nowait((BACKWARD, 0, (1.0, np.zeros(3)), 2.0))  # (weight, g) pairs
-        _, _, (coefficient, g), _ = await n.at_a.receive()
+    h.arrive(FORWARD, 0, 0, 1.0, xa)
+    h.arrive(FORWARD, 1, 0, 1.0, xb)
+    _, [forward] = h.window(1.0)
+    h.arrive(BACKWARD, 0, 0, 2.0, np.zeros(3), coefficient=1.0)  # (weight, g)
+    _, [back] = h.window(2.0)
+    y = forward[5]
     y_expected = 1 / (1 + np.exp(-(0.5 * xa - xb + 0.25)))
     np.testing.assert_allclose(y, y_expected, rtol=1e-15)
+    g, coefficients = back[5], back[6]
     np.testing.assert_allclose(g, (z - y) * y * (1 - y), rtol=1e-15)
-    assert coefficient == 0.5
+    assert coefficients.tolist() == [0.5]
     grad_a = -np.mean(g * xa)
-    assert n.state.params[0] == pytest.approx(0.5 - 0.5 * grad_a, rel=1e-14)
+    assert h.state.params[0] == pytest.approx(0.5 - 0.5 * grad_a, rel=1e-14)
+
+
+def two_iterations_at_one_time(h):
+    """Iteration 0's error and iteration 1's inputs arrive at t = 3 together."""
+    for port, x in ((0, 1.0), (1, 2.0)):
+        h.arrive(FORWARD, port, 0, 1.0, x)
+    h.window(1.0)
+    for port, x in ((0, -1.0), (1, 0.5)):
+        h.arrive(FORWARD, port, 1, 3.0, x)
+    h.arrive(BACKWARD, 0, 0, 3.0, 0.25, coefficient=1.0)
+    return h.window(3.0)
+
+
+def test_at_equal_times_backward_comes_before_forward():
+    h = Harness(targets=(1.0, 0.0))
+    (_, done, _, _), sent = two_iterations_at_one_time(h)
+    # backward(0) and its update, then forward(1) with the updated weights
+    assert [(s[0], s[4].kind) for s in sent] == [(0, BACKWARD), (1, FORWARD)]
+    assert done == [(0, 3.0, 0)]
+    h2 = Harness(targets=(1.0, 0.0))
+    for port, x in ((0, 1.0), (1, 2.0)):
+        h2.arrive(FORWARD, port, 0, 1.0, x)
+    h2.window(1.0)
+    h2.arrive(BACKWARD, 0, 0, 3.0, 0.25, coefficient=1.0)
+    h2.window(3.0)  # iteration 0 done alone
+    w = h2.state.params
+    e1 = w[0] * -1.0 + w[1] * 0.5 + w[2]  # forward(1) sees the update of 0
+    assert sent[1][5] == pytest.approx(sigmoid(e1), rel=1e-15)
+
+
+def test_staleness_counts_own_updates_between_forward_and_backward():
+    h = Harness(targets=(1.0, 0.0))
+    for s, at in ((0, 1.0), (1, 2.0)):  # two iterations enter before any error
+        for port in (0, 1):
+            h.arrive(FORWARD, port, s, at, 1.0)
+        h.window(at)
+    h.arrive(BACKWARD, 0, 0, 4.0, 0.0, coefficient=1.0)
+    (_, done0, _, _), _ = h.window(4.0)
+    h.arrive(BACKWARD, 0, 1, 5.0, 0.0, coefficient=1.0)
+    (_, done1, _, _), _ = h.window(5.0)
+    assert done0 == [(0, 4.0, 0)]
+    assert done1 == [(1, 5.0, 1)]  # the update of 0 came between
+
+
+@pytest.mark.parametrize("stash", [False, True])
+def test_stash_sends_back_the_weight_forward_used(stash):
+    h = Harness(targets=(1.0, 0.0), stash=stash)
+    for s, at in ((0, 1.0), (1, 2.0)):
+        for port in (0, 1):
+            h.arrive(FORWARD, port, s, at, 1.0)
+        h.window(at)
+    h.arrive(BACKWARD, 0, 0, 4.0, 0.0, coefficient=1.0)
+    h.window(4.0)
+    w_now = h.state.params[0]
+    h.arrive(BACKWARD, 0, 1, 5.0, 0.0, coefficient=1.0)
+    _, [back] = h.window(5.0)
+    assert back[6][0] == (0.5 if stash else w_now)
+    assert w_now != 0.5
+
+
+def test_a_copy_of_a_message_is_ignored():
+    h = Harness(training=False, careful=True)
+    h.arrive(FORWARD, 0, 0, 1.0, 2.0)
+    h.arrive(FORWARD, 0, 0, 1.5, 99.0)  # a second copy of a's message
+    h.arrive(FORWARD, 1, 0, 2.0, 3.0)
+    _, [forward] = h.window(2.0)
+    assert forward[5] == pytest.approx(sigmoid(0.5 * 2.0 - 1.0 * 3.0 + 0.25), abs=1e-15)
+
+
+@pytest.mark.parametrize(("on_missing", "x_b"), [("zero", 0.0), ("last", 3.0)])
+def test_at_the_deadline_a_missing_input_is_zero_or_the_last_value(on_missing, x_b):
+    h = Harness(training=False, careful=True, on_missing=on_missing)
+    h.arrive(FORWARD, 0, 0, 1.0, 1.0)
+    h.arrive(FORWARD, 1, 0, 1.0, 3.0)
+    h.window(1.0)
+    h.arrive(FORWARD, 0, 1, 2.0, 2.0)  # b's message of iteration 1 is lost
+    (_, done, _, _), [forward] = h.window(6.0, deadlines=[(6.0, 1)])
+    assert forward[3] == 6.0  # fired at the deadline
+    assert done == [(1, 6.0, 0)]
+    assert forward[5] == pytest.approx(sigmoid(0.5 * 2.0 - 1.0 * x_b + 0.25), abs=1e-15)
+
+
+def test_waiting_names_the_senders_still_missing():
+    h = Harness()
+    h.arrive(FORWARD, 1, 0, 1.0, 3.0)
+    h.window(1.0)
+    assert h.neuron.waiting() == [(0, "forward", (0,))]
+    h.arrive(FORWARD, 0, 0, 2.0, 3.0)
+    h.window(2.0)
+    assert h.neuron.waiting() == [(0, "backward", (3,))]
+
+
+async def test_the_task_serves_one_delivery_per_window_until_its_inbox_closes():
+    h = Harness(training=False)
+    send, inbox = trio.open_memory_channel(math.inf)
+    reports_send, reports = trio.open_memory_channel(math.inf)
+    h.run.report = reports_send.send_nowait
+    h.arrive(FORWARD, 0, 0, 1.0, 2.0)
+    h.arrive(FORWARD, 1, 0, 1.0, 3.0)
+    h.transport.flush()
+    window, groups = h.transport.window(1.0, inclusive=True)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(run_neuron, h.state, h.wiring, inbox, h.run)
+        send.send_nowait((window, groups[2], ()))
+        me, done, outputs, problems = await reports.receive()
+        send.send_nowait(None)  # the watchdog's question
+        assert await reports.receive() == (2, [])
+        send.close()  # the end of the run: the task returns
+    assert (me, done) == (2, [(0, 1.0, 0)])
