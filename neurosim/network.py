@@ -24,7 +24,14 @@ from neurosim.messages import SendRecord, UpdateRecord
 from neurosim.model import NeuronState
 from neurosim.optimizers import Optimizer, get_optimizer
 from neurosim.rules import Rule, get_rule
-from neurosim.simulation import Result, Schedule, Wires, simulate, wire
+from neurosim.simulation import (
+    Result,
+    Schedule,
+    Wires,
+    explicit_drops,
+    simulate,
+    wire,
+)
 
 __all__ = ["History", "Network"]
 
@@ -497,6 +504,7 @@ class Network:
     def _check_schedule(self, schedule: Schedule, wires: Wires, faults) -> None:
         if faults is not None:
             _check_delays(self._topology, wires, "faults=")
+            explicit_drops(faults, wires, self._topology)  # names what it drops
         elif schedule.in_flight != 1:
             _check_delays(self._topology, wires, f"in_flight={schedule.in_flight}")
         elif schedule.interval > 0:

@@ -34,14 +34,20 @@ import numpy as np
 import trio
 from numpy.typing import NDArray
 
-from neurosim.errors import DivergenceError, NeuronError, StalledError, Waiting
+from neurosim.errors import (
+    DataError,
+    DivergenceError,
+    NeuronError,
+    StalledError,
+    Waiting,
+)
 from neurosim.faults import Faults
 from neurosim.graph import Topology
 from neurosim.messages import BACKWARD, FEEDBACK, FORWARD, KINDS, Link
 from neurosim.neuron import NeuronState, Run, Wiring, run_neuron
 from neurosim.transport import Transport, link_table
 
-__all__ = ["Result", "Schedule", "Wires", "simulate", "wire"]
+__all__ = ["Result", "Schedule", "Wires", "explicit_drops", "simulate", "wire"]
 
 Array = NDArray[np.float64]
 
@@ -299,7 +305,7 @@ async def simulate(
     batched = schedule.batch_size > 1
     training = optimizer is not None
     transport = Transport(
-        batched, faults, record, _explicit_drops(faults, wires, topology)
+        batched, faults, record, explicit_drops(faults, wires, topology)
     )
     updates: list | None = [] if record and training else None
     XT = np.ascontiguousarray(X.T) if batched else X.T.tolist()
@@ -370,7 +376,7 @@ async def simulate(
     )
 
 
-def _explicit_drops(faults: Faults | None, wires: Wires, topology: Topology):
+def explicit_drops(faults: Faults | None, wires: Wires, topology: Topology):
     """``{(kind code, iteration): channel numbers}`` of ``faults.drops``."""
     if faults is None or not faults.drops:
         return None
@@ -384,7 +390,7 @@ def _explicit_drops(faults: Faults | None, wires: Wires, topology: Topology):
             code = KINDS.index(kind)
             ok = key in wires.channels and wires.error_kind == code
         if not ok:
-            raise ValueError(
+            raise DataError(
                 f"Faults.drops names ({u!r}, {v!r}, {kind!r}, {s}), but no "
                 f"{kind} message travels on a channel ({u!r}, {v!r}) in this run"
             )
@@ -435,6 +441,7 @@ class _Conductor:
         self.deadlines: list[tuple[float, int]] = []
         self.timeout = None
         self.not_done: dict[int, set[int]] = {}  # iteration -> neurons (deadlines)
+        self.expired: list[int] = []  # done, deadline still needed by the next flush
         if faults is not None and faults.on_missing != "error":
             self.timeout = faults.timeout
             if self.timeout is None:
@@ -507,6 +514,9 @@ class _Conductor:
         while self.finished < self.S:
             self._admit()
             transport.flush()
+            for s in self.expired:
+                del transport.deadlines[s]
+            self.expired.clear()
             t0 = self._next_time()
             if t0 is None:
                 await self._stalled(None, "nothing is in flight")
@@ -579,7 +589,8 @@ class _Conductor:
         self.ends[s] = self.latest.pop(s)
         del self.remaining[s]
         self.not_done.pop(s, None)
-        self.transport.deadlines.pop(s, None)
+        if self.timeout is not None:  # messages sent at the end are still late
+            self.expired.append(s)
         self.finished += 1
         problems = self.problems.pop(s, None)
         if problems:

@@ -354,6 +354,9 @@ class Transport:
     def _route(self, parts: list[_Parcel]) -> tuple[Window, dict[int, list[Group]]]:
         # Senders in node order within each (iteration, step): after the one
         # stable sort by destination, each group is in port order.
+        if not parts:
+            nothing = np.empty(0, dtype=np.intp)
+            return Window(nothing, np.empty(0), nothing, np.empty(0), []), {}
         parts.sort(key=_part_order)
         plan = self._plan(parts)
         self.delivered += plan.total
@@ -363,15 +366,15 @@ class Transport:
         elif all(p.value is None for p in parts):  # mini-batch forward
             value = np.ones(plan.total)
         else:
-            value = np.concatenate(
-                [_full(p.value, len(p.port)) for p in parts]
-            )[plan.order]
+            value = np.concatenate([_full(p.value, len(p.port)) for p in parts])[
+                plan.order
+            ]
         if all(isinstance(p.arrival, float) for p in parts):
             arrival = np.array([p.arrival for p in parts])[row]
         else:
-            arrival = np.concatenate(
-                [_full(p.arrival, len(p.port)) for p in parts]
-            )[plan.order]
+            arrival = np.concatenate([_full(p.arrival, len(p.port)) for p in parts])[
+                plan.order
+            ]
         last = np.maximum.reduceat(arrival, plan.starts).tolist()
         window = Window(
             port=plan.port,
@@ -382,7 +385,11 @@ class Transport:
         )
         groups: dict[int, list[Group]] = {}
         for d, r, a, b, t in zip(
-            plan.destinations, plan.first_parts, plan.start_list, plan.stop_list, last,
+            plan.destinations,
+            plan.first_parts,
+            plan.start_list,
+            plan.stop_list,
+            last,
             strict=True,
         ):
             p = parts[r]

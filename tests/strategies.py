@@ -9,7 +9,7 @@ finite = st.floats(-1.5, 1.5, allow_nan=False, allow_infinity=False, width=64)
 
 
 @st.composite
-def dags(draw, max_hidden=5):
+def dags(draw, max_hidden=5, delays=(0.0, 0.5, 1.0, 2.0)):
     """A random DAG with skip connections, mixed activations, biases and delays.
 
     Nodes: inputs ``x0..``, hidden ``h0..``, outputs ``y0..`` (one output may
@@ -43,14 +43,14 @@ def dags(draw, max_hidden=5):
             G.add_edge(u, draw(st.sampled_from(later)))
     for u, v in G.edges:
         G.edges[u, v]["weight"] = draw(finite)
-        G.edges[u, v]["delay"] = draw(st.sampled_from([0.0, 0.5, 1.0, 2.0]))
+        G.edges[u, v]["delay"] = draw(st.sampled_from(list(delays)))
     return G, nodes[:n_in], outputs
 
 
 @st.composite
-def problems(draw, max_hidden=5):
+def problems(draw, max_hidden=5, delays=(0.0, 0.5, 1.0, 2.0)):
     """A DAG with its data: ``(G, inputs, outputs, X, Z)``."""
-    G, inputs, outputs = draw(dags(max_hidden))
+    G, inputs, outputs = draw(dags(max_hidden, delays))
     n = draw(st.integers(1, 6))
     seed = draw(st.integers(0, 2**32 - 1))
     rng = np.random.default_rng(seed)
