@@ -5,7 +5,6 @@ Samples in flight, intervals, weight stashing, lost messages: the actors and
 them) must agree on every weight, bias, loss and time.
 """
 
-import networkx as nx
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -165,7 +164,8 @@ def test_duplicates_alone_change_nothing_but_the_trace():
     assert h1.loss.tobytes() == h0.loss.tobytes()
     assert h1.ends.tobytes() == h0.ends.tobytes()
     copies = h1.trace.filter(fate="duplicate")
-    assert len(h1.trace) == len(h0.trace) + len(copies) and len(copies) > 20
+    assert len(h1.trace) == len(h0.trace) + len(copies)
+    assert len(copies) > 20
     assert set(h1.trace.fate) == {"delivered", "duplicate"}
 
 
@@ -240,7 +240,7 @@ def test_a_lost_message_with_a_deadline_equals_the_reference(on_missing):
     # at the deadline, 10, h1 fires forward without i1, the outputs (still
     # waiting for h1) fire both steps: what they send then arrives too late
     late = history.trace.filter(fate="late")
-    assert set(zip(late.source, late.kind, late.sample, late.sent_at)) == {
+    assert set(zip(late.source, late.kind, late.sample, late.sent_at, strict=True)) == {
         ("h1", "forward", 2, 10.0),
         ("o1", "backward", 2, 10.0),
         ("o2", "backward", 2, 10.0),
@@ -280,7 +280,7 @@ def test_overlap_needs_positive_delays():
     net = neurosim.Network(G)
     with pytest.raises(neurosim.DataError, match=r"edge \('h1', 'o1'\) has delay 0.0"):
         net.train(*DATA, in_flight=2)
-    with pytest.raises(neurosim.DataError, match="interval=1.0 needs every delay"):
+    with pytest.raises(neurosim.DataError, match=r"interval=1\.0 needs every delay"):
         net.train(*DATA, interval=1.0)
     net.train(*DATA)  # one at a time, a zero delay is fine
 

@@ -99,7 +99,7 @@ def test_forward_waits_for_every_input_and_fires_at_the_last_arrival():
     h.arrive(FORWARD, 0, 0, 8.0, 2.0)  # a, at t=8
     (me, done, outputs, problems), sent = h.window(8.0)
     e = 0.5 * 2.0 + (-1.0) * 3.0 + 0.25
-    [(iteration, step, source, time, links, y, coefficients)] = sent
+    [(iteration, _, source, time, links, y, coefficients)] = sent
     assert (iteration, source, time, links.kind) == (0, 2, 8.0, FORWARD)
     assert y == pytest.approx(sigmoid(e), abs=1e-15)
     assert coefficients is None
@@ -118,7 +118,7 @@ def test_error_message_uses_the_weight_before_the_update():
     (_, done, _, _), [back] = h.window(5.0)
     delta = (z - y) + delta_s  # own target error plus what came back
     g = delta * y * (1 - y)
-    iteration, _, source, time, links, signal, coefficients = back
+    _, _, _, time, links, signal, coefficients = back
     assert (links.kind, time, list(links.destination)) == (BACKWARD, 5.0, [0])
     assert coefficients[0] * signal == pytest.approx(0.5 * g, rel=1e-15)  # old w_a
     np.testing.assert_allclose(
@@ -259,7 +259,7 @@ async def test_the_task_serves_one_delivery_per_window_until_its_inbox_closes():
     async with trio.open_nursery() as nursery:
         nursery.start_soon(run_neuron, h.state, h.wiring, inbox, h.run)
         send.send_nowait((window, groups[2], ()))
-        me, done, outputs, problems = await reports.receive()
+        me, done, _, _ = await reports.receive()
         send.send_nowait(None)  # the watchdog's question
         assert await reports.receive() == (2, [])
         send.close()  # the end of the run: the task returns
