@@ -16,7 +16,10 @@ The artists a test (or a user) may want to find carry a ``gid``:
   :func:`network`;
 - :data:`BIAS_GID`: one ``Text`` per bias written next to a neuron by
   :func:`network` (when some bias is not zero);
-- :data:`ARRIVALS_GID`: the scatter of arrivals of an aggregated timeline.
+- :data:`ARRIVALS_GID`: the scatter of arrivals of an aggregated timeline;
+- :data:`DROPPED_GID`: the "×" markers of :func:`timeline` where lost
+  messages would have arrived (one point per lost message);
+- :data:`LATE_GID`: the hollow circles where late messages arrived.
 
 Labels (values on messages, weights on connections, biases) are placed when
 the figure is drawn, on the rendered geometry, so that none overlaps another
@@ -26,7 +29,9 @@ neuron where no connection passes). They follow when the figure is resized.
 
 Colours: forward messages blue, backward messages vermillion, parameter
 updates green (Okabe–Ito, safe for colour-blind readers); weights on a
-purple (negative) – grey – green (positive) scale.
+purple (negative) – grey – green (positive) scale. A timeline coloured by
+iteration uses :data:`SAMPLE_COLORS` (Paul Tol's "muted" scheme, also safe
+for colour-blind readers) and shows the kinds by line style.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from typing import Any, Literal, NamedTuple
 import matplotlib
 import networkx as nx
 import numpy as np
+from matplotlib import patheffects
 from matplotlib.animation import AbstractMovieWriter
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
@@ -55,11 +61,13 @@ from matplotlib.ticker import MaxNLocator
 from numpy.typing import NDArray
 
 from neurosim.errors import DataError
-from neurosim.trace import Trace
+from neurosim.trace import KINDS, Trace
 
 __all__ = [
     "ARRIVALS_GID",
     "BIAS_GID",
+    "DROPPED_GID",
+    "LATE_GID",
     "MESSAGE_GID",
     "VALUE_GID",
     "WEIGHT_GID",
@@ -75,6 +83,8 @@ VALUE_GID = "neurosim-value"
 WEIGHT_GID = "neurosim-weight"
 ARRIVALS_GID = "neurosim-arrivals"
 BIAS_GID = "neurosim-bias"
+DROPPED_GID = "neurosim-dropped"
+LATE_GID = "neurosim-late"
 
 #: Colours of the message kinds and of updates.
 COLORS = {
@@ -82,6 +92,26 @@ COLORS = {
     "backward": "#D55E00",
     "feedback": "#CC79A7",
     "update": "#009E73",
+}
+#: One colour per iteration in ``timeline(color_by="sample")``: Paul Tol's
+#: "muted" qualitative scheme, distinct for colour-blind readers; it cycles
+#: beyond nine iterations.
+SAMPLE_COLORS = (
+    "#332288",
+    "#CC6677",
+    "#117733",
+    "#88CCEE",
+    "#882255",
+    "#DDCC77",
+    "#44AA99",
+    "#AA4499",
+    "#999933",
+)
+#: Line styles of the message kinds when the colour shows the iteration.
+KIND_LINESTYLES = {
+    "forward": "-",
+    "backward": (0, (4.0, 2.0)),
+    "feedback": (0, (1.0, 1.5)),
 }
 _INK = "#222222"
 _MUTED = "#6b6b6b"
@@ -494,6 +524,7 @@ def timeline(
     ax: Axes | None = None,
     values: bool | Literal["auto"] = "auto",
     layers: Sequence[Sequence[Hashable]] | None = None,
+    color_by: Literal["kind", "sample"] = "kind",
 ) -> Axes:
     """Draw the messages as a sequence diagram in virtual time.
 
@@ -501,6 +532,14 @@ def timeline(
     bottom; each message is an arrow from ``(sent_at, source)`` to
     ``(received_at, destination)``, forward and backward messages in two
     colours; a diamond marks the parameter updates of a neuron.
+
+    What became of a message (its ``fate``, see :class:`~neurosim.Trace`) is
+    marked in every mode: a lost message is a faded line from its sender to
+    where it would have arrived, ending in a "×" on the destination's lane;
+    a duplicate copy is a thin dotted arrow; a late message (arrived after
+    its iteration's deadline, ignored) is a faded line ending in a small
+    hollow circle. The legend explains the markers that appear, and the
+    title counts them.
 
     Parameters
     ----------
@@ -519,19 +558,35 @@ def timeline(
     layers : list of lists of node names, optional
         The lanes, grouped by layer; by default :meth:`Trace.layers` of the
         whole trace, so the lanes stay the same from one iteration to the next.
+    color_by : {"kind", "sample"}
+        ``"kind"``: forward, backward and feedback messages in three colours.
+        ``"sample"``: each iteration ``(epoch, sample)`` in a colour of its
+        own (:data:`SAMPLE_COLORS`, cycling beyond nine), to follow samples
+        in flight together; the kind is then the line style (forward solid,
+        backward dashed, feedback dotted). The aggregated raster always
+        colours by kind.
 
     Returns
     -------
     matplotlib Axes
         In the detailed mode each message is one ``FancyArrowPatch`` with
-        gid :data:`MESSAGE_GID`. Above 60 lanes or 2000 messages the plot
-        switches to an aggregated raster instead (a scatter of arrivals per
-        lane and time, gid :data:`ARRIVALS_GID`), and the title says so.
+        gid :data:`MESSAGE_GID` (lost and late ones included), the "×" of
+        the lost messages one scatter with gid :data:`DROPPED_GID` and the
+        circles of the late ones one with gid :data:`LATE_GID`. Above 60
+        lanes or 2000 messages the plot switches to an aggregated raster
+        instead (a scatter of arrivals per lane and time, gid
+        :data:`ARRIVALS_GID`, and a "×" per lost message), and the title
+        says so.
+
+    Raises
+    ------
+    DataError
+        `color_by` is neither ``"kind"`` nor ``"sample"``.
 
     Examples
     --------
     >>> import matplotlib.pyplot as plt
-    >>> from neurosim.plot import MESSAGE_GID, timeline
+    >>> from neurosim.plot import DROPPED_GID, MESSAGE_GID, timeline
     >>> from neurosim.trace import Trace
     >>> trace = Trace.from_rows(
     ...     [
@@ -547,7 +602,30 @@ def timeline(
     >>> ax.get_title()
     'Messages of epoch 0, sample 0'
     >>> plt.close(ax.figure)
+
+    Two samples in flight, one message of the second lost on the way:
+
+    >>> trace = Trace.from_rows(
+    ...     [
+    ...         (0, 0, "forward", "x", "y", 0.0, 1.0, 2.0, "delivered"),
+    ...         (0, 1, "forward", "x", "y", 0.5, 1.5, 3.0, "dropped"),
+    ...     ],
+    ...     [],
+    ...     ["x", "y"],
+    ... )
+    >>> ax = timeline(trace, sample=[0, 1], color_by="sample")
+    >>> ax.get_title()
+    'Messages of epoch 0, samples 0–1: 1 lost'
+    >>> [len(c.get_offsets()) for c in ax.collections if c.get_gid() == DROPPED_GID]
+    [1]
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['sample 0', 'sample 1', 'forward (solid)', 'lost (× where it would arrive)']
+    >>> plt.close(ax.figure)
     """
+    if color_by not in ("kind", "sample"):
+        raise DataError(
+            f"timeline: color_by must be 'kind' or 'sample', got {color_by!r}"
+        )
     if layers is None:
         layers = trace.layers()
     layers = [list(layer) for layer in layers if len(layer)]
@@ -580,9 +658,15 @@ def timeline(
         lane_of[extra] = np.arange(len(lanes) - len(extra), len(lanes))
 
     aggregated = len(lanes) > _MAX_LANES or len(selected) > _MAX_ARROWS
-    height = min(9.0, max(2.6, 0.55 * len(lanes) + 1.2)) if not aggregated else 7.0
+    what = _selection_title(epoch, sample) + _fate_summary(selected)
+    if aggregated:
+        model = None
+        height = 7.0
+    else:
+        model = _timeline_model(selected, lane_of, color_by)
+        height = min(9.0, max(2.6, 0.55 * len(lanes) + 1.2))
+        height = max(height, min(9.0, 0.24 * len(model.legend) + 0.9))
     ax = _new_axes(ax, (8.0, height))
-    what = _selection_title(epoch, sample)
 
     # Layer bands, alternately shaded, and the lanes.
     start = 0
@@ -594,7 +678,7 @@ def timeline(
         for y in range(len(lanes)):
             ax.axhline(y, color=_GRID, linewidth=0.8, zorder=0.5)
 
-    if aggregated:
+    if model is None:
         _draw_arrivals(ax, selected, lane_of, len(lanes))
         ax.set_title(
             f"Message arrivals of {what}\n(aggregated: {len(selected):,} messages "
@@ -603,55 +687,229 @@ def timeline(
         )
     else:
         show_values = values if values != "auto" else len(selected) <= _MAX_VALUE_LABELS
-        _draw_arrows(ax, selected, lane_of, bool(show_values))
+        _draw_arrows(ax, selected, model, lane_of, bool(show_values))
         ax.set_title(f"Messages of {what}", fontsize=12)
 
     _draw_update_marks(ax, selected, lane_of, small=not aggregated)
-    _timeline_axes(ax, selected, lanes, layers, aggregated)
+    _timeline_axes(ax, selected, lanes, layers, model)
     return ax
 
 
-def _draw_arrows(
-    ax: Axes, trace: Trace, lane_of: NDArray[np.intp], show_values: bool
-) -> None:
+def _fate_summary(trace: Trace) -> str:
+    """``": 2 lost, 1 late"`` for the title, or nothing when all arrived."""
+    fates = trace.fate
+    words = {"dropped": "lost", "duplicate": "duplicated", "late": "late"}
+    parts = [
+        f"{count} {word}"
+        for fate, word in words.items()
+        if (count := int(np.count_nonzero(fates == fate)))
+    ]
+    return ": " + ", ".join(parts) if parts else ""
+
+
+# What a timeline draws, as plain data: :func:`_timeline_model` decides the
+# arrows, their colours and styles, the markers and the legend; the
+# renderers below turn it into matplotlib artists.
+
+
+class _Arrow(NamedTuple):
+    start: tuple[float, float]  # (time, lane)
+    end: tuple[float, float]
+    color: str
+    linestyle: Any
+    linewidth: float
+    alpha: float
+    head: bool  # an arrowhead; lost and late messages end in a marker instead
+
+
+class _LegendEntry(NamedTuple):
+    label: str
+    color: str
+    linestyle: Any = "-"
+    linewidth: float = 2.0
+    marker: str = ""
+    markersize: float = 6.0
+    markerfacecolor: str | None = None
+    alpha: float = 1.0  # of the line only
+
+
+class _TimelineModel(NamedTuple):
+    arrows: list[_Arrow]  # one per message, in trace order
+    dropped: NDArray[np.float64]  # (n, 2): where each lost message would arrive
+    late: NDArray[np.float64]  # (n, 2): where each late message arrived
+    late_colors: list[str]
+    mutation_scale: float  # the arrowheads' size
+    legend: list[_LegendEntry]
+
+
+# The fates drawn differently from a delivered message.
+_FADED = 0.35  # lost and late messages: this fraction of the usual opacity
+_DUPLICATE_STYLE = (0, (1.0, 1.6))
+_DROP_MARK = {"marker": "x", "s": 64, "linewidths": 2.2, "color": _INK}
+_LATE_MARK = {"marker": "o", "s": 26, "linewidths": 1.2, "facecolors": "white"}
+_MAX_SAMPLE_ENTRIES = 10  # legend entries of iterations before "… more"
+
+
+def _iteration_label(epoch: int, sample: int, one_epoch: bool) -> str:
+    return f"sample {sample}" if one_epoch else f"epoch {epoch}, sample {sample}"
+
+
+def _timeline_model(
+    trace: Trace, lane_of: NDArray[np.intp], color_by: str
+) -> _TimelineModel:
+    """What :func:`timeline` draws for the messages of `trace`, as plain data."""
     y0 = lane_of[trace.source_index]
     y1 = lane_of[trace.destination_index]
     # Many arrows: thinner, lighter, smaller heads, so that bundles stay
     # readable as bundles.
     density = min(1.0, math.sqrt(60 / max(len(trace), 1)))
-    mutation_scale = 6 + 6 * density
+    linewidth = 0.4 + 0.9 * density
+    alpha = 0.35 + 0.65 * density
+    by_sample = color_by == "sample"
+    iterations = sorted(
+        set(zip(trace.epoch.tolist(), trace.sample.tolist(), strict=True))
+    )
+    colour_of = {
+        it: SAMPLE_COLORS[k % len(SAMPLE_COLORS)] for k, it in enumerate(iterations)
+    }
+    fates = trace.fate
+    arrows, dropped, late, late_colors = [], [], [], []
+    for k in range(len(trace)):
+        kind, fate = trace.kind[k], fates[k]
+        start = (float(trace.sent_at[k]), float(y0[k]))
+        end = (float(trace.received_at[k]), float(y1[k]))
+        if by_sample:
+            color = colour_of[int(trace.epoch[k]), int(trace.sample[k])]
+            linestyle = KIND_LINESTYLES[kind]
+        else:
+            color, linestyle = COLORS[kind], "-"
+        width, opacity, head = linewidth, alpha, True
+        if fate == "dropped":
+            opacity, head = alpha * _FADED, False
+            dropped.append(end)
+        elif fate == "late":
+            opacity, head = alpha * _FADED, False
+            late.append(end)
+            late_colors.append(color)
+        elif fate == "duplicate":
+            width, linestyle = 0.6 * linewidth, _DUPLICATE_STYLE
+        arrows.append(_Arrow(start, end, color, linestyle, width, opacity, head))
+
+    kinds = [k for k in KINDS if (trace.kind == k).any()]
+    legend = []
+    if by_sample:
+        one_epoch = len({e for e, _ in iterations}) <= 1
+        shown = (
+            iterations
+            if len(iterations) <= _MAX_SAMPLE_ENTRIES
+            else iterations[: _MAX_SAMPLE_ENTRIES - 1]
+        )
+        legend += [
+            _LegendEntry(_iteration_label(e, s, one_epoch), colour_of[e, s])
+            for e, s in shown
+        ]
+        if len(shown) < len(iterations):
+            more = len(iterations) - len(shown)
+            legend.append(_LegendEntry(f"… {more} more (colours repeat)", "none"))
+        words = {"forward": "solid", "backward": "dashed", "feedback": "dotted"}
+        legend += [
+            _LegendEntry(f"{k} ({words[k]})", _MUTED, KIND_LINESTYLES[k], linewidth=1.6)
+            for k in kinds
+        ]
+    else:
+        legend += [_LegendEntry(k, COLORS[k], marker=">", markersize=6) for k in kinds]
+    if len(trace.updates):
+        legend.append(
+            _LegendEntry(
+                "update", COLORS["update"], linestyle="none", marker="D", markersize=6
+            )
+        )
+    if dropped:
+        legend.append(
+            _LegendEntry(
+                "lost (× where it would arrive)",
+                _INK,
+                alpha=_FADED,
+                linewidth=1.4,
+                marker="x",
+                markersize=7,
+            )
+        )
+    if (fates == "duplicate").any():
+        legend.append(
+            _LegendEntry(
+                "duplicate copy (ignored)", _MUTED, _DUPLICATE_STYLE, linewidth=1.2
+            )
+        )
+    if late:
+        legend.append(
+            _LegendEntry(
+                "late (○ arrival, ignored)",
+                _MUTED,
+                alpha=_FADED,
+                linewidth=1.4,
+                marker="o",
+                markersize=5,
+                markerfacecolor="white",
+            )
+        )
+    return _TimelineModel(
+        arrows,
+        np.array(dropped, dtype=float).reshape(-1, 2),
+        np.array(late, dtype=float).reshape(-1, 2),
+        late_colors,
+        6 + 6 * density,
+        legend,
+    )
+
+
+def _draw_arrows(
+    ax: Axes,
+    trace: Trace,
+    model: _TimelineModel,
+    lane_of: NDArray[np.intp],
+    show_values: bool,
+) -> None:
+    """Render a :class:`_TimelineModel`: arrows, fate markers, value labels."""
     # An arrow ending on an update diamond stops at its edge.
     updates = trace.updates
     marks = np.stack([updates.time, lane_of[updates.neuron_index]], axis=1)
     marks = marks.astype(float)
     on_mark = {(float(t), int(y)) for t, y in marks}
+    mutation_scale = model.mutation_scale
     labels = []
-    for k in range(len(trace)):
-        kind = trace.kind[k]
-        color = COLORS[kind]
-        x0, x1 = float(trace.sent_at[k]), float(trace.received_at[k])
-        arrow = FancyArrowPatch(
-            (x0, y0[k]),
-            (x1, y1[k]),
-            arrowstyle="-|>,head_length=0.55,head_width=0.28",
-            mutation_scale=mutation_scale,
-            linewidth=0.4 + 0.9 * density,
-            alpha=0.35 + 0.65 * density,
-            color=color,
-            shrinkA=0,
-            shrinkB=5.0 if (x1, int(y1[k])) in on_mark else 1.5,
-            zorder=2,
-            gid=MESSAGE_GID,
+    for k, arrow in enumerate(model.arrows):
+        if arrow.head:
+            shrink = 5.0 if (arrow.end[0], int(arrow.end[1])) in on_mark else 1.5
+        else:
+            shrink = 0.0
+        ax.add_patch(
+            FancyArrowPatch(
+                arrow.start,
+                arrow.end,
+                arrowstyle=(
+                    "-|>,head_length=0.55,head_width=0.28" if arrow.head else "-"
+                ),
+                mutation_scale=mutation_scale,
+                linewidth=arrow.linewidth,
+                linestyle=arrow.linestyle,
+                alpha=arrow.alpha,
+                color=arrow.color,
+                shrinkA=0,
+                shrinkB=shrink,
+                zorder=2,
+                gid=MESSAGE_GID,
+            )
         )
-        ax.add_patch(arrow)
         if show_values:
+            (x0, y0), (x1, y1) = arrow.start, arrow.end
             labels.append(
                 ax.text(
                     x0 + (x1 - x0) / 3,
-                    y0[k] + (y1[k] - y0[k]) / 3,
+                    y0 + (y1 - y0) / 3,
                     _fmt_value(trace.value[k]),
                     fontsize=8,
-                    color=color,
+                    color=arrow.color,
                     ha="center",
                     va="center",
                     zorder=3,
@@ -659,19 +917,51 @@ def _draw_arrows(
                     bbox=_white_box(0.15, 0.9),
                 )
             )
+    _draw_fate_marks(ax, model.dropped, model.late, model.late_colors, small=False)
     if labels:
-        starts = np.stack([trace.sent_at, y0], axis=1).astype(float)
-        ends = np.stack([trace.received_at, y1], axis=1).astype(float)
+        starts = np.array([a.start for a in model.arrows], dtype=float)
+        ends = np.array([a.end for a in model.arrows], dtype=float)
         place = functools.partial(
             _place_value_labels,
             ax,
             labels,
             starts,
             ends,
-            marks,
+            np.concatenate([marks, model.dropped, model.late]),
             0.55 * mutation_scale,
         )
         _LabelPlacer(ax, place)
+
+
+def _draw_fate_marks(
+    ax: Axes,
+    dropped: NDArray[np.float64],
+    late: NDArray[np.float64],
+    late_colors: Sequence[str],
+    small: bool,
+) -> None:
+    """The "×" where lost messages would have arrived, the circles of late ones."""
+    if len(dropped):
+        style = dict(_DROP_MARK)
+        if small:
+            style.update(s=24, linewidths=1.4)
+        ax.scatter(
+            dropped[:, 0],
+            dropped[:, 1],
+            zorder=5,
+            gid=DROPPED_GID,
+            path_effects=[patheffects.withStroke(linewidth=3.5, foreground="white")],
+            **style,
+        )
+    if len(late):
+        ax.scatter(
+            late[:, 0],
+            late[:, 1],
+            edgecolors=list(late_colors),
+            zorder=4.5,
+            gid=LATE_GID,
+            **_LATE_MARK,
+        )
 
 
 def _place_value_labels(
@@ -718,6 +1008,15 @@ def _draw_arrivals(
     """Arrivals per lane and time as a raster; opacity grows with the count."""
     if len(trace) == 0:
         return
+    lost = trace.fate == "dropped"
+    if lost.any():
+        where = np.stack(
+            [trace.received_at[lost], lane_of[trace.destination_index[lost]]], axis=1
+        )
+        _draw_fate_marks(ax, where.astype(float), np.empty((0, 2)), [], small=True)
+        trace = trace.filter(fate=["delivered", "duplicate", "late"])
+        if len(trace) == 0:
+            return
     t = trace.received_at
     times = np.unique(t)
     if len(times) > 300:  # bin the time axis
@@ -775,8 +1074,9 @@ def _timeline_axes(
     trace: Trace,
     lanes: list[Hashable],
     layers: list[list[Hashable]],
-    aggregated: bool,
+    model: _TimelineModel | None,
 ) -> None:
+    aggregated = model is None
     ax.set_ylim(len(lanes) - 0.5, -0.5)  # inputs at the top
     if aggregated:
         starts = np.cumsum([0] + [len(layer) for layer in layers])
@@ -805,40 +1105,50 @@ def _timeline_axes(
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
 
-    kinds = [k for k in ("forward", "backward", "feedback") if (trace.kind == k).any()]
     if aggregated:
-        handles = [
-            Line2D(
-                [],
-                [],
-                color=COLORS[k],
+        kinds = [k for k in KINDS if (trace.kind == k).any()]
+        entries = [
+            _LegendEntry(
+                f"{k} arrivals",
+                COLORS[k],
                 linestyle="none",
                 marker="|",
                 markersize=10,
-                markeredgewidth=2,
-                label=f"{k} arrivals",
             )
             for k in kinds
         ]
+        if len(trace.updates):
+            entries.append(
+                _LegendEntry(
+                    "update",
+                    COLORS["update"],
+                    linestyle="none",
+                    marker="D",
+                    markersize=6,
+                )
+            )
+        if (trace.fate == "dropped").any():
+            entries.append(
+                _LegendEntry("lost", _INK, linestyle="none", marker="x", markersize=7)
+            )
     else:
-        handles = [
-            Line2D(
-                [], [], color=COLORS[k], linewidth=2, marker=">", markersize=6, label=k
-            )
-            for k in kinds
-        ]
-    if len(trace.updates):
-        handles.append(
-            Line2D(
-                [],
-                [],
-                color=COLORS["update"],
-                marker="D",
-                linestyle="none",
-                markersize=6,
-                label="update",
-            )
+        entries = model.legend
+    handles = [
+        Line2D(
+            [],
+            [],
+            color=to_rgba(e.color, e.alpha),  # the line faded, the marker not
+            linestyle=e.linestyle,
+            linewidth=e.linewidth,
+            marker=e.marker,
+            markersize=e.markersize,
+            markeredgewidth=2 if e.marker in ("|", "x") else 1.2,
+            markerfacecolor=e.markerfacecolor or e.color,
+            markeredgecolor=e.color,
+            label=e.label,
         )
+        for e in entries
+    ]
     if handles:
         ax.legend(
             handles=handles,
@@ -846,7 +1156,7 @@ def _timeline_axes(
             bbox_to_anchor=(1.01, 1.0),
             frameon=False,
             fontsize=9,
-            handlelength=1.6,
+            handlelength=2.2 if model is not None and model.legend else 1.6,
         )
 
 

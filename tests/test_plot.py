@@ -597,3 +597,183 @@ def test_timeline_value_labels_clear_of_arrowheads_and_updates():
         )
         too_close += [(i, int(j)) for j in np.flatnonzero(np.hypot(dx, dy) < clearance)]
     assert too_close == []
+
+
+# ----------------------------------------------------------------------
+# the timeline: samples in flight, lost, duplicated and late messages
+
+
+def faulty_trace(**faults):
+    """Eight samples, three in flight, on unreliable connections."""
+    import neurosim
+
+    net = neurosim.Network(neurosim.layered([2, 3, 1], seed=0))
+    options = {"drop": 0.2, "duplicate": 0.1, "on_missing": "zero", "seed": 1}
+    history = net.train(
+        [[0, 1]] * 8,
+        [[1]] * 8,
+        in_flight=3,
+        interval=0.5,
+        faults=neurosim.Faults(**(options | faults)),
+        record=True,
+    )
+    return history.trace
+
+
+def fate_points(ax, gid) -> np.ndarray:
+    points = [c.get_offsets() for c in ax.collections if c.get_gid() == gid]
+    return np.concatenate(points) if points else np.empty((0, 2))
+
+
+def legend_labels(ax) -> list[str]:
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+@pytest.mark.parametrize("color_by", ["kind", "sample"])
+def test_timeline_marks_each_lost_message_where_it_would_arrive(color_by):
+    trace = faulty_trace()
+    selected = trace.filter(sample=range(8))
+    lost = selected.filter(fate="dropped")
+    late = selected.filter(fate="late")
+    assert len(lost) > 3  # the test means something
+    assert len(late) > 3
+    ax = plot.timeline(trace, sample=range(8), color_by=color_by, values=False)
+    assert len(arrows(ax)) == len(selected)  # lost and late ones are drawn too
+    crosses = fate_points(ax, plot.DROPPED_GID)
+    assert len(crosses) == len(lost)
+    lane = {t.get_text(): y for y, t in enumerate(ax.get_yticklabels())}
+    expected = {
+        (t, lane[v]) for t, v in zip(lost.received_at, lost.destination, strict=True)
+    }
+    assert {(float(x), int(y)) for x, y in crosses} == expected
+    assert len(fate_points(ax, plot.LATE_GID)) == len(late)
+    labels = legend_labels(ax)
+    assert "lost (× where it would arrive)" in labels
+    assert "late (○ arrival, ignored)" in labels
+    assert "duplicate copy (ignored)" in labels
+    assert "lost" in ax.get_title()
+    assert "late" in ax.get_title()
+
+
+def test_timeline_lost_and_late_messages_have_no_arrowhead_and_are_faded():
+    trace = faulty_trace()
+    selected = trace.filter(sample=range(8))
+    ax = plot.timeline(trace, sample=range(8), values=False)
+    patches = arrows(ax)
+    fates = selected.fate
+    delivered = [p for p, f in zip(patches, fates, strict=True) if f == "delivered"]
+    faded = [p for p, f in zip(patches, fates, strict=True) if f in ("dropped", "late")]
+    copies = [p for p, f in zip(patches, fates, strict=True) if f == "duplicate"]
+    assert faded
+    assert copies
+    assert max(p.get_alpha() for p in faded) < min(p.get_alpha() for p in delivered)
+    assert all(type(p.get_arrowstyle()).__name__ == "Curve" for p in faded)
+    assert all(p.get_linestyle() not in ("-", "solid") for p in copies)
+    assert max(p.get_linewidth() for p in copies) < min(
+        p.get_linewidth() for p in delivered
+    )
+
+
+def test_timeline_without_faults_has_no_fate_marks(worked):
+    trace, _ = worked
+    ax = plot.timeline(trace)
+    assert len(fate_points(ax, plot.DROPPED_GID)) == 0
+    assert len(fate_points(ax, plot.LATE_GID)) == 0
+    assert legend_labels(ax) == ["forward", "backward", "update"]
+    assert ax.get_title() == "Messages of epoch 0, sample 0"
+
+
+def test_timeline_color_by_sample_gives_each_iteration_its_colour(worked):
+    from matplotlib.colors import to_hex
+
+    trace, _ = worked
+    ax = plot.timeline(trace, sample=[0, 1, 2], color_by="sample")
+    selected = trace.filter(sample=[0, 1, 2])
+    patches = arrows(ax)
+    assert len(patches) == len(selected)
+    colours = [to_hex(p.get_edgecolor()) for p in patches]
+    assert len(set(colours)) == 3
+    for s in range(3):  # one colour per sample, and only that sample's
+        mine = {c for c, k in zip(colours, selected.sample, strict=True) if k == s}
+        assert len(mine) == 1
+    # the kind is the line style now: forward solid, backward dashed
+    styles = {
+        kind: {
+            str(p.get_linestyle())
+            for p, k in zip(patches, selected.kind, strict=True)
+            if k == kind
+        }
+        for kind in ("forward", "backward")
+    }
+    assert len(styles["forward"]) == len(styles["backward"]) == 1
+    assert styles["forward"] != styles["backward"]
+    assert legend_labels(ax) == [
+        "sample 0",
+        "sample 1",
+        "sample 2",
+        "forward (solid)",
+        "backward (dashed)",
+        "update",
+    ]
+
+
+def test_timeline_color_by_sample_legend_stays_short():
+    G = layered_graph([2, 2, 1])
+    trace = fake_trace(G, iterations=14)
+    ax = plot.timeline(trace, sample=range(14), color_by="sample", values=False)
+    labels = legend_labels(ax)
+    samples = [t for t in labels if t.startswith("sample")]
+    assert samples == [f"sample {k}" for k in range(9)]
+    assert "… 5 more (colours repeat)" in labels
+    colours = {p.get_edgecolor() for p in arrows(ax)}
+    assert len(colours) == len(plot.SAMPLE_COLORS)  # cycled
+
+
+def test_timeline_color_by_kind_is_the_default(worked):
+    trace, _ = worked
+    by_kind = [p.get_edgecolor() for p in arrows(plot.timeline(trace))]
+    explicit = [
+        p.get_edgecolor() for p in arrows(plot.timeline(trace, color_by="kind"))
+    ]
+    assert by_kind == explicit
+    assert len(set(by_kind)) == 2  # forward and backward
+
+
+@pytest.mark.parametrize("bad", ["epoch", "Kind", None, 1])
+def test_timeline_bad_color_by(worked, bad):
+    trace, _ = worked
+    with pytest.raises(DataError, match="color_by"):
+        plot.timeline(trace, color_by=bad)
+
+
+def test_timeline_raster_marks_lost_messages():
+    import neurosim
+
+    net = neurosim.Network(neurosim.layered([8, 8, 8, 2], seed=0))
+    rng = np.random.default_rng(0)
+    history = net.train(
+        rng.uniform(size=(16, 8)),
+        rng.uniform(size=(16, 2)),
+        epochs=2,
+        faults=neurosim.Faults(drop=0.02, on_missing="last", seed=0),
+        record=True,
+    )
+    trace = history.trace
+    ax = plot.timeline(trace, epoch=[0, 1])
+    assert "aggregated" in ax.get_title()
+    lost = trace.filter(fate="dropped")
+    assert len(lost) > 10
+    assert len(fate_points(ax, plot.DROPPED_GID)) == len(lost)
+    arrivals = sum(
+        len(c.get_offsets()) for c in ax.collections if c.get_gid() == ARRIVALS_GID
+    )
+    assert arrivals > 0
+    assert "lost" in legend_labels(ax)
+
+
+def test_timeline_fates_survive_a_csv_round_trip(tmp_path):
+    trace = faulty_trace()
+    trace.to_csv(tmp_path / "trace.csv")
+    again = Trace.read_csv(tmp_path / "trace.csv")
+    ax = plot.timeline(again, sample=range(8), values=False)
+    assert len(fate_points(ax, plot.DROPPED_GID)) == len(trace.filter(fate="dropped"))
