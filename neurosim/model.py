@@ -121,9 +121,14 @@ def gradient(x: Array, u: Array, size: int, has_bias: bool) -> Array:
     array([25.9875 , 33.20625,  0.     ])
     """
     grad = np.empty(len(x) + 1)
-    np.matmul(x, u, out=grad[:-1])
-    grad[-1] = u.sum()
-    grad /= -size
+    if size == 1:  # one product per entry: the same numbers as the matmul below
+        minus_u = -u[0]
+        np.multiply(x[:, 0], minus_u, out=grad[:-1])
+        grad[-1] = minus_u
+    else:
+        np.matmul(x, u, out=grad[:-1])
+        grad[-1] = u.sum()
+        grad /= -size
     if not has_bias:
         grad[-1] = 0.0  # keeps b at exactly 0 under every optimizer
     return grad

@@ -61,6 +61,10 @@ class History:
         Every message and update, when trained with ``record=True``.
     neurons : tuple
         The non-input neurons, in the order of :attr:`staleness`'s columns.
+    stale : ndarray, shape (k, 3)
+        The non-zero staleness entries as rows ``(iteration, neuron column,
+        staleness)``: what :attr:`staleness` is built from (it stays small
+        when iterations do not overlap).
     """
 
     loss: Array
@@ -72,7 +76,9 @@ class History:
     trace: Any = field(default=None)
     entries: Array = field(default_factory=lambda: np.empty(0))
     neurons: tuple = ()
-    _stale: tuple = field(default=(), repr=False)
+    stale: NDArray[np.int64] = field(
+        default_factory=lambda: np.empty((0, 3), dtype=np.int64), repr=False
+    )
 
     @property
     def staleness(self) -> NDArray[np.int64]:
@@ -83,9 +89,8 @@ class History:
         :attr:`neurons`; all zero when iterations do not overlap.
         """
         out = np.zeros((len(self.ends), len(self.neurons)), dtype=np.int64)
-        if self._stale:
-            s, column, value = np.array(self._stale, dtype=np.int64).T
-            out[s, column] = value
+        s, column, value = self.stale.T
+        out[s, column] = value
         return out
 
     @property
@@ -498,7 +503,9 @@ class Network:
             trace=trace,
             entries=result.entries,
             neurons=self._topology.neurons,
-            _stale=tuple((s, i - n_in, k) for s, i, k in result.stale),
+            stale=np.array(
+                [(s, i - n_in, k) for s, i, k in result.stale], dtype=np.int64
+            ).reshape(-1, 3),
         )
 
     def _check_schedule(self, schedule: Schedule, wires: Wires, faults) -> None:

@@ -147,6 +147,7 @@ class Neuron:
         self.n_in, self.n_back = wiring.n_forward, wiring.n_backward
         self.open: dict[int, _Iteration] = {}
         self.updates = 0
+        self.finished = 0  # iterations done here
         self.last_x: dict[int, Any] = {}
         self.last_errors: dict[int, Any] = {}
         # Iterations done here, so that a late copy is not taken for a new
@@ -317,6 +318,7 @@ class Neuron:
 
     def _close(self, s: int) -> None:
         del self.open[s]
+        self.finished += 1
         if self.run.careful:
             self.closed.add(s)
 
@@ -434,11 +436,16 @@ class Neuron:
             it.n_errors = self.n_back
             self._backward(it, s, t)
 
-    def waiting(self) -> list[tuple[int, str, tuple[int, ...]]]:
-        """``(iteration, step, senders)`` for every iteration it still waits in."""
+    def waiting(self, iterations) -> list[tuple[int, str, tuple[int, ...]]]:
+        """``(iteration, step, senders)`` for each of `iterations` it still waits in."""
         out = []
-        for s in sorted(self.open):
-            it = self.open[s]
+        for s in sorted(iterations):
+            it = self.open.get(s)
+            if it is None:
+                if s in self.closed or (not self.run.careful and s < self.finished):
+                    continue  # done here (without faults, in iteration order)
+                out.append((s, "forward", self.wiring.senders))  # nothing came yet
+                continue
             if it.version < 0:
                 got = it.got_x if it.got_x is not None else np.zeros(self.n_in, bool)
                 senders = self.wiring.senders
@@ -462,8 +469,9 @@ async def run_neuron(
 ) -> None:
     """A neuron's task: one delivery per window until the conductor closes its inbox.
 
-    A delivery is ``(window, groups, deadlines)``, or ``None`` to ask what
-    the neuron still waits for (the watchdog's question).
+    A delivery is a tuple ``(window, groups, deadlines)``, or a list of
+    iterations to ask what the neuron still waits for in them (the
+    watchdog's question).
     """
     neuron = Neuron(state, wiring, run)
     report = run.report
@@ -480,7 +488,7 @@ async def _serve(neuron: Neuron, inbox: trio.MemoryReceiveChannel, report) -> No
             delivery = await receive()
         except trio.EndOfChannel:
             return
-        if delivery is not None:
+        if type(delivery) is tuple:
             report(take(*delivery))
-        else:
-            report((neuron.me, neuron.waiting()))
+        else:  # the watchdog's question: a list of iterations
+            report((neuron.me, neuron.waiting(delivery)))

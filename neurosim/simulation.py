@@ -325,15 +325,14 @@ async def simulate(
     )
     channels = [trio.open_memory_channel(math.inf) for _ in range(len(nodes) - n_in)]
     inboxes = [None] * n_in + [send.send_nowait for send, _ in channels]
-    report_send, report_receive = trio.open_memory_channel(math.inf)
-    run.report = report_send.send_nowait
+    reports = run.report = _Reports()
     conductor = _Conductor(
         topology,
         wires,
         schedule,
         transport,
         inboxes,
-        report_receive,
+        reports,
         XT,
         training,
         faults,
@@ -361,9 +360,6 @@ async def simulate(
         if error is group:
             raise
         raise error from error.__cause__
-    finally:
-        report_send.close()
-        report_receive.close()
     return Result(
         outputs=conductor.Y.T,
         entries=conductor.entries,
@@ -396,6 +392,35 @@ def explicit_drops(faults: Faults | None, wires: Wires, topology: Topology):
             )
         out.setdefault((KINDS.index(kind), s), []).append(wires.channels[key])
     return {k: np.array(sorted(c), dtype=np.intp) for k, c in out.items()}
+
+
+class _Reports:
+    """Where neurons report, once per delivery; the conductor awaits them all.
+
+    A list and one :class:`trio.Event` per window: the report that completes
+    the window wakes the conductor (cheaper than a channel message each).
+    """
+
+    def __init__(self):
+        self.items: list = []
+        self.expected = 0
+        self.all_in = trio.Event()
+
+    def __call__(self, report) -> None:
+        self.items.append(report)
+        if len(self.items) == self.expected:
+            self.all_in.set()
+
+    def expect(self, n: int) -> None:
+        """Get ready for `n` reports (call before the deliveries go out)."""
+        self.items, self.expected, self.all_in = [], n, trio.Event()
+
+    async def collect(self, n: int) -> list:
+        """The `n` reports announced by :meth:`expect`, in arrival order."""
+        assert n == self.expected
+        if len(self.items) < n:
+            await self.all_in.wait()
+        return self.items
 
 
 class _Conductor:
@@ -437,10 +462,12 @@ class _Conductor:
         self.next_entry = 0
         self.finished = 0
         self.windows = 0
+        self.now = 0.0  # the start of the latest window
         self.L = wires.shortest_delay
         self.deadlines: list[tuple[float, int]] = []
         self.timeout = None
         self.not_done: dict[int, set[int]] = {}  # iteration -> neurons (deadlines)
+        self.complete: list[int] = []  # iterations done in this window
         self.expired: list[int] = []  # done, deadline still needed by the next flush
         if faults is not None and faults.on_missing != "error":
             self.timeout = faults.timeout
@@ -519,7 +546,9 @@ class _Conductor:
             self.expired.clear()
             t0 = self._next_time()
             if t0 is None:
-                await self._stalled(None, "nothing is in flight")
+                lost = self.transport.lost
+                await self._stalled(lost, "nothing is in flight")
+            self.now = t0
             limit, inclusive = t0 + self.L, False
             if self.L == 0:
                 limit, inclusive = t0, True
@@ -544,19 +573,13 @@ class _Conductor:
 
     async def _exchange(self, window, groups, due) -> None:
         inboxes = self.inboxes
-        n = 0
+        n = len(groups) + sum(d not in groups for d in due)
+        self.reports.expect(n)
         for d, gs in groups.items():
             inboxes[d]((window, gs, due.pop(d, ())))
-            n += 1
         for d, ds in due.items():
             inboxes[d]((window, (), ds))
-            n += 1
-        receive_nowait, receive = self.reports.receive_nowait, self.reports.receive
-        for _ in range(n):
-            try:
-                me, done, outputs, problems = receive_nowait()
-            except trio.WouldBlock:
-                me, done, outputs, problems = await receive()
+        for me, done, outputs, problems in await self.reports.collect(n):
             if outputs:
                 self._outputs(me, outputs)
             if problems:
@@ -564,6 +587,10 @@ class _Conductor:
                     self.problems.setdefault(s, []).append((me, quantity))
             if done:
                 self._done(me, done)
+        if self.complete:  # in iteration order, whatever order the reports came in
+            for s in sorted(self.complete):
+                self._finish(s)
+            self.complete.clear()
 
     def _outputs(self, me: int, outputs) -> None:
         column = self.output_of[me]
@@ -583,7 +610,7 @@ class _Conductor:
                 self.not_done[s].discard(me)
             self.remaining[s] -= 1
             if not self.remaining[s]:
-                self._finish(s)
+                self.complete.append(s)
 
     def _finish(self, s: int) -> None:
         self.ends[s] = self.latest.pop(s)
@@ -623,18 +650,18 @@ class _Conductor:
         else:
             asked = list(range(self.n_in, len(self.nodes)))
             iterations = set(self.remaining)
-            time = float(np.nanmax(np.concatenate([self.entries, self.ends, [0.0]])))
+            time = self.now
+        question = sorted(iterations)
+        self.reports.expect(len(asked))
         for i in asked:
-            self.inboxes[i](None)
-        answers = {}
-        for _ in asked:
-            me, waiting = await self.reports.receive()
-            answers[me] = waiting
+            self.inboxes[i](question)
+        answers = dict(await self.reports.collect(len(asked)))
+        pairs = {(x.destination, x.iteration) for x in lost} if lost else None
         found = [
             Waiting(self.nodes[me], s, step, tuple(self.nodes[u] for u in senders))
             for me in sorted(answers)
             for s, step, senders in answers[me]
-            if s in iterations
+            if s in iterations and (pairs is None or (me, s) in pairs)
         ]
         found.sort(key=lambda w: (w.iteration, self.topology.nodes.index(w.neuron)))
         raise StalledError(found, time, reason)

@@ -241,10 +241,10 @@ def test_waiting_names_the_senders_still_missing():
     h = Harness()
     h.arrive(FORWARD, 1, 0, 1.0, 3.0)
     h.window(1.0)
-    assert h.neuron.waiting() == [(0, "forward", (0,))]
+    assert h.neuron.waiting([0]) == [(0, "forward", (0,))]
     h.arrive(FORWARD, 0, 0, 2.0, 3.0)
     h.window(2.0)
-    assert h.neuron.waiting() == [(0, "backward", (3,))]
+    assert h.neuron.waiting([0]) == [(0, "backward", (3,))]
 
 
 async def test_the_task_serves_one_delivery_per_window_until_its_inbox_closes():
@@ -260,7 +260,7 @@ async def test_the_task_serves_one_delivery_per_window_until_its_inbox_closes():
         nursery.start_soon(run_neuron, h.state, h.wiring, inbox, h.run)
         send.send_nowait((window, groups[2], ()))
         me, done, _, _ = await reports.receive()
-        send.send_nowait(None)  # the watchdog's question
+        send.send_nowait([0])  # the watchdog's question
         assert await reports.receive() == (2, [])
         send.close()  # the end of the run: the task returns
     assert (me, done) == (2, [(0, 1.0, 0)])
