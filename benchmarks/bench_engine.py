@@ -212,7 +212,7 @@ def main() -> None:
         header += f"{'baseline':>13}{'speed-up':>10}"
     print(header + "   (times per iteration)")
     sequential = None
-    for label, _mode, n, iterations in cases:
+    for label, _mode, _n, iterations in cases:
         for stat, pick in (("best", min), ("median", statistics.median)):
             t = pick(times[label, "this"]) / iterations
             t_numpy = pick(times[label, "numpy"]) / iterations

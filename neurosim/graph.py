@@ -81,6 +81,8 @@ class Topology:
 
 
 def _finite_number(value: object) -> bool:
+    if type(value) is float or type(value) is int:  # the common case, fast
+        return math.isfinite(value)
     return (
         isinstance(value, Real | np.floating | np.integer)
         and not isinstance(value, bool | np.bool_)
@@ -160,11 +162,8 @@ def validate(
         raise NetworkError(
             f"self-loop on node {loops[0]!r}: a neuron cannot feed itself"
         )
-    try:
+    if not nx.is_directed_acyclic_graph(G):  # one pass; name a cycle only if any
         cycle = nx.find_cycle(G)
-    except nx.NetworkXNoCycle:
-        pass
-    else:
         path = " -> ".join(repr(u) for u, _ in cycle) + f" -> {cycle[0][0]!r}"
         raise NetworkError(f"the graph has a cycle: {path}")
 
@@ -190,7 +189,7 @@ def validate(
     if both:
         raise NetworkError(f"node {both[0]!r} cannot be both an input and an output")
 
-    reached = set(inputs).union(*(nx.descendants(G, v) for v in inputs))
+    reached = _reachable(G.succ, inputs)  # one traversal from every input at once
     cut = [v for v in G.nodes if v not in reached]
     if cut:
         raise NetworkError(
@@ -201,7 +200,7 @@ def validate(
                 else ""
             )
         )
-    useful = set(outputs).union(*(nx.ancestors(G, v) for v in outputs))
+    useful = _reachable(G.pred, outputs)
     dead = [v for v in G.nodes if v not in useful]
     if dead:
         raise NetworkError(f"neuron {dead[0]!r} reaches no output")
@@ -255,6 +254,18 @@ def validate(
         biases=biases,
         activations=activations,
     )
+
+
+def _reachable(neighbours, start: Iterable[Node]) -> set[Node]:
+    """Every node reached from `start` along `neighbours` (``G.succ`` or ``G.pred``)."""
+    seen = set(start)
+    stack = list(seen)
+    while stack:
+        for w in neighbours[stack.pop()]:
+            if w not in seen:
+                seen.add(w)
+                stack.append(w)
+    return seen
 
 
 def layered_names(sizes: Sequence[int]) -> list[list[str]]:
