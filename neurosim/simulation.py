@@ -44,7 +44,7 @@ from neurosim.errors import (
 from neurosim.faults import Faults
 from neurosim.graph import Topology
 from neurosim.messages import BACKWARD, FEEDBACK, FORWARD, KINDS, Link
-from neurosim.neuron import NeuronState, Run, Wiring, run_neuron
+from neurosim.neuron import Inbox, NeuronState, Run, Wiring, run_neuron
 from neurosim.transport import Transport, link_table
 
 __all__ = ["Result", "Schedule", "Wires", "explicit_drops", "simulate", "wire"]
@@ -323,8 +323,8 @@ async def simulate(
         careful=careful,
         updates=None if updates is None else updates.append,
     )
-    channels = [trio.open_memory_channel(math.inf) for _ in range(len(nodes) - n_in)]
-    inboxes = [None] * n_in + [send.send_nowait for send, _ in channels]
+    boxes = [Inbox() for _ in range(len(nodes) - n_in)]
+    inboxes = [None] * n_in + [box.put for box in boxes]
     reports = run.report = _Reports()
     conductor = _Conductor(
         topology,
@@ -342,7 +342,7 @@ async def simulate(
     async def node_task(i: int) -> None:
         v = nodes[i]
         try:
-            await run_neuron(states[v], wires[i], channels[i - n_in][1], run)
+            await run_neuron(states[v], wires[i], boxes[i - n_in], run)
         except Exception as exc:
             raise NeuronError(v, f"{type(exc).__name__}: {exc}") from exc
 
@@ -353,8 +353,8 @@ async def simulate(
             try:
                 await conductor.run()
             finally:
-                for send, _ in channels:
-                    send.close()
+                for box in boxes:
+                    box.close()
     except BaseExceptionGroup as group:
         error = _first_error(group, rank)
         if error is group:

@@ -16,7 +16,7 @@ import trio
 
 from neurosim.activations import ACTIVATIONS
 from neurosim.messages import BACKWARD, FORWARD, Link
-from neurosim.neuron import Neuron, NeuronState, Run, Wiring, run_neuron
+from neurosim.neuron import Inbox, Neuron, NeuronState, Run, Wiring, run_neuron
 from neurosim.rules import Article, Backprop
 from neurosim.transport import Transport, link_table
 
@@ -249,18 +249,31 @@ def test_waiting_names_the_senders_still_missing():
 
 async def test_the_task_serves_one_delivery_per_window_until_its_inbox_closes():
     h = Harness(training=False)
-    send, inbox = trio.open_memory_channel(math.inf)
-    reports_send, reports = trio.open_memory_channel(math.inf)
-    h.run.report = reports_send.send_nowait
+    inbox = Inbox()
+    reports = []
+    h.run.report = reports.append
     h.arrive(FORWARD, 0, 0, 1.0, 2.0)
     h.arrive(FORWARD, 1, 0, 1.0, 3.0)
     h.transport.flush()
     window, groups = h.transport.window(1.0, inclusive=True)
     async with trio.open_nursery() as nursery:
+        inbox.put((window, groups[2], ()))  # before the task even started
         nursery.start_soon(run_neuron, h.state, h.wiring, inbox, h.run)
-        send.send_nowait((window, groups[2], ()))
-        me, done, _, _ = await reports.receive()
-        send.send_nowait([0])  # the watchdog's question
-        assert await reports.receive() == (2, [])
-        send.close()  # the end of the run: the task returns
+        await trio.testing.wait_all_tasks_blocked()
+        inbox.put([0])  # the watchdog's question, to a waiting task
+        await trio.testing.wait_all_tasks_blocked()
+        inbox.close()  # the end of the run: the task returns
+    me, done, _, _ = reports[0]
     assert (me, done) == (2, [(0, 1.0, 0)])
+    assert reports[1] == (2, [])
+    assert len(reports) == 2
+
+
+async def test_a_waiting_neuron_can_be_cancelled():
+    inbox = Inbox()
+    with trio.move_on_after(1) as scope:
+        scope.cancel()
+        await inbox.get()
+    assert scope.cancelled_caught
+    inbox.put("later")  # no task waits any more: the item is kept
+    assert await inbox.get() == "later"
