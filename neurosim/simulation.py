@@ -43,9 +43,9 @@ from neurosim.errors import (
 )
 from neurosim.faults import Faults
 from neurosim.graph import Topology
-from neurosim.messages import BACKWARD, FEEDBACK, FORWARD, KINDS, Link
+from neurosim.messages import BACKWARD, FEEDBACK, FORWARD, KINDS, STEP_OF_KIND
 from neurosim.neuron import Inbox, NeuronState, Run, Wiring, run_neuron
-from neurosim.transport import Transport, link_table
+from neurosim.transport import LinkTable, Transport
 
 __all__ = ["Result", "Schedule", "Wires", "explicit_drops", "simulate", "wire"]
 
@@ -56,20 +56,32 @@ Array = NDArray[np.float64]
 class Wires:
     """Every node's wiring under one rule, and the identities of the channels.
 
-    ``channels`` maps ``(u, v)`` to a channel number: the connections in the
-    topology's edge order, then the feedback channels that are not
-    connections (direct feedback alignment), named ``(hidden, output)``.
+    A channel's number is its connection's index in the topology's edge order;
+    the feedback channels that are not connections (direct feedback
+    alignment), named ``(hidden, output)``, come after them (:meth:`channel`).
     """
 
     nodes: tuple[Wiring, ...]
-    channels: dict[tuple[Hashable, Hashable], int]
     error_kind: int | None  # BACKWARD, FEEDBACK, or None for forward only
+    rank: dict[Hashable, int] = field(repr=False)
+    edge_keys: NDArray[np.int64] = field(repr=False)  # receiver·n + sender, sorted
+    extra_channels: dict[tuple[Hashable, Hashable], int] = field(repr=False)
 
     def __getitem__(self, i: int) -> Wiring:
         return self.nodes[i]
 
     def __len__(self) -> int:
         return len(self.nodes)
+
+    def channel(self, u: Hashable, v: Hashable) -> int | None:
+        """The channel of ``(u, v)``: the connection ``u -> v``, else a feedback
+        channel of its own; None if there is neither."""
+        if u in self.rank and v in self.rank:
+            key = self.rank[v] * len(self.rank) + self.rank[u]
+            i = int(np.searchsorted(self.edge_keys, key))
+            if i < len(self.edge_keys) and self.edge_keys[i] == key:
+                return i
+        return self.extra_channels.get((u, v))
 
     @property
     def shortest_delay(self) -> float:
@@ -87,7 +99,8 @@ def wire(topology: Topology, rule=None) -> Wires:
 
     The result depends only on the network and the rule, so a
     :class:`~neurosim.Network` computes it once and reuses it for every run.
-    Without a `rule`, the nodes send forward only (``predict``).
+    Without a `rule`, the nodes send forward only (``predict``). Built with
+    numpy over arrays of connections: a million connections take seconds.
 
     Raises
     ------
@@ -96,80 +109,149 @@ def wire(topology: Topology, rule=None) -> Wires:
         or uses the weight of a connection that does not exist.
     """
     nodes = topology.nodes
+    n = len(nodes)
     rank = {v: i for i, v in enumerate(nodes)}
-    port = {v: {u: i for i, u in enumerate(topology.predecessors[v])} for v in nodes}
-    channels = {edge: i for i, edge in enumerate(topology.edges)}
-    forward = {}
-    for v in nodes:
-        links = [
-            Link(rank[s], port[s][v], topology.delays[v, s], channels[v, s])
-            for s in topology.successors[v]
-        ]
-        forward[v] = link_table(FORWARD, links) if links else None
+    preds = topology.predecessors
+    fan_in = np.fromiter((len(preds[v]) for v in nodes), np.intp, count=n)
+    m = int(fan_in.sum())
+    # the connections in the topology's edge order: by receiver, senders by rank
+    src = np.fromiter((rank[u] for v in nodes for u in preds[v]), np.intp, count=m)
+    dst = np.repeat(np.arange(n, dtype=np.intp), fan_in)
+    first = np.concatenate(([0], np.cumsum(fan_in)[:-1]))
+    port = np.arange(m, dtype=np.intp) - first[dst]
+    delays = topology.delays
+    delay = np.fromiter(
+        (delays[u, v] for v in nodes for u in preds[v]), np.float64, count=m
+    )
+    by_sender = np.lexsort((dst, src))
+    forward = _tables(
+        FORWARD,
+        n,
+        src[by_sender],
+        dst[by_sender],
+        port[by_sender],
+        delay[by_sender],
+        by_sender,
+    )
     outputs = {o: j for j, o in enumerate(topology.outputs)}
-    shape = {
-        v: {
-            "index": rank[v],
-            "forward": forward[v],
-            "senders": tuple(rank[u] for u in topology.predecessors[v]),
+    shape = [
+        {
+            "index": i,
+            "forward": forward[i],
+            "senders": src[first[i] : first[i] + fan_in[i]],
             "output_column": outputs.get(v, -1),
         }
-        for v in nodes
-    }
+        for i, v in enumerate(nodes)
+    ]
+    edge_keys = dst.astype(np.int64) * n + src  # sorted: the edge order
+    extra: dict[tuple[Hashable, Hashable], int] = {}
     error_kind = None
     if rule is not None:
         error_kind = FEEDBACK if rule.direct else BACKWARD
-        _wire_backward(topology, rule, rank, port, channels, shape, error_kind)
-    return Wires(tuple(Wiring(**shape[v]) for v in nodes), channels, error_kind)
+        _wire_backward(
+            topology, rule, rank, edge_keys, port, delay, extra, shape, error_kind
+        )
+    return Wires(tuple(Wiring(**x) for x in shape), error_kind, rank, edge_keys, extra)
 
 
-def _wire_backward(topology, rule, rank, port, channels, shape, kind) -> None:
+def _tables(kind, n, owner, destination, port, delay, channel) -> list:
+    """One LinkTable per node (None without links), from links sorted by owner."""
+    bounds = np.searchsorted(owner, np.arange(n + 1))
+    starts, stops = bounds[:-1], bounds[1:]
+    has = np.flatnonzero(stops > starts)
+    shortest = np.full(n, np.nan)
+    longest = np.full(n, np.nan)
+    if len(has):
+        shortest[has] = np.minimum.reduceat(delay, starts[has])
+        longest[has] = np.maximum.reduceat(delay, starts[has])
+    step = STEP_OF_KIND[kind]
+    tables: list = [None] * n
+    for i, a, b, lo, hi in zip(
+        has.tolist(),
+        starts[has].tolist(),
+        stops[has].tolist(),
+        shortest[has].tolist(),
+        longest[has].tolist(),
+        strict=True,
+    ):
+        tables[i] = LinkTable(
+            kind,
+            step,
+            destination[a:b],
+            port[a:b],
+            delay[a:b],
+            channel[a:b],
+            lo if lo == hi else None,
+            lo,
+            hi,
+        )
+    return tables
+
+
+def _wire_backward(
+    topology, rule, rank, edge_keys, port, delay, extra, shape, kind
+) -> None:
     routes = rule.feedback(topology)
-    neurons = set(topology.neurons)
-    sources: dict[Hashable, list[Hashable]] = {v: [] for v in topology.nodes}
+    nodes = topology.nodes
+    n, n_in = len(nodes), len(topology.inputs)
+    senders, receivers, coefficients = [], [], []
     for v in topology.neurons:
-        for u, _ in routes.get(v, ()):
-            if u not in neurons:
+        for u, b in routes.get(v, ()):
+            if rank.get(u, -1) < n_in:
                 raise ValueError(
                     f"rule {rule!r} sends errors from {v!r} to {u!r}, "
                     "which is not a non-input neuron of the network"
                 )
-            sources[u].append(v)
-            if (u, v) not in channels:  # a feedback channel of its own
-                channels[u, v] = len(channels)
-    back_port = {}
-    for u, senders in sources.items():
-        senders.sort(key=rank.__getitem__)
-        shape[u]["error_senders"] = tuple(rank[v] for v in senders)
-        back_port.update({(u, v): i for i, v in enumerate(senders)})
-    for v in topology.neurons:
-        route = routes.get(v, ())
-        if not route:
+            senders.append(rank[v])
+            receivers.append(rank[u])
+            coefficients.append(b)
+    sender = np.array(senders, dtype=np.intp)
+    receiver = np.array(receivers, dtype=np.intp)
+    fixed = np.array([b is not None for b in coefficients], dtype=bool)
+    value = np.array([0.0 if b is None else b for b in coefficients], dtype=float)
+    # the connection receiver -> sender, when there is one
+    keys = sender.astype(np.int64) * n + receiver
+    at = np.minimum(np.searchsorted(edge_keys, keys), max(len(edge_keys) - 1, 0))
+    is_edge = (
+        edge_keys[at] == keys if len(edge_keys) else np.zeros(len(keys), dtype=bool)
+    )
+    channel = np.where(is_edge, at, -1)
+    for i in np.flatnonzero(~is_edge).tolist():  # feedback channels of their own
+        pair = (nodes[receiver[i]], nodes[sender[i]])
+        channel[i] = extra.setdefault(pair, len(edge_keys) + len(extra))
+    link_delay = np.where(is_edge, delay[at] if len(delay) else 1.0, 1.0)
+    # each receiver's error senders in node order: their ports
+    by_receiver = np.lexsort((sender, receiver))
+    back_port = np.empty(len(sender), dtype=np.intp)
+    r_sorted = receiver[by_receiver]
+    r_first = np.searchsorted(r_sorted, r_sorted)
+    back_port[by_receiver] = np.arange(len(sender)) - r_first
+    bounds = np.searchsorted(r_sorted, np.arange(n + 1))
+    s_sorted = sender[by_receiver]
+    for u in range(n):
+        a, b = bounds[u], bounds[u + 1]
+        shape[u]["error_senders"] = s_sorted[a:b]
+    tables = _tables(kind, n, sender, receiver, back_port, link_delay, channel)
+    bounds = np.searchsorted(sender, np.arange(n + 1))
+    for v in range(n_in, n):
+        a, b = int(bounds[v]), int(bounds[v + 1])
+        if a == b:
             continue
-        links = [
-            Link(
-                rank[u],
-                back_port[u, v],
-                topology.delays.get((u, v), 1.0),
-                channels[u, v],
-            )
-            for u, _ in route
-        ]
-        shape[v]["backward"] = link_table(kind, links)
-        coefficients = [b for _, b in route]
-        if all(b is None for b in coefficients):
-            if any(u not in port[v] for u, _ in route):
+        shape[v]["backward"] = tables[v]
+        if not fixed[a:b].any():
+            if not is_edge[a:b].all():
                 raise ValueError(
                     f"rule {rule!r} uses the forward weight of a connection "
-                    f"into {v!r} that does not exist"
+                    f"into {nodes[v]!r} that does not exist"
                 )
-            shape[v]["weight_index"] = np.array([port[v][u] for u, _ in route])
-        elif any(b is None for b in coefficients):
+            shape[v]["weight_index"] = port[at[a:b]]
+        elif not fixed[a:b].all():
             raise ValueError(
-                f"rule {rule!r} mixes fixed and forward-weight coefficients at {v!r}"
+                f"rule {rule!r} mixes fixed and forward-weight coefficients at "
+                f"{nodes[v]!r}"
             )
         else:
-            shape[v]["fixed"] = np.array(coefficients, dtype=float)
+            shape[v]["fixed"] = value[a:b]
 
 
 @dataclass(frozen=True)
@@ -384,13 +466,13 @@ def explicit_drops(faults: Faults | None, wires: Wires, topology: Topology):
         else:
             key = (u, v)
             code = KINDS.index(kind)
-            ok = key in wires.channels and wires.error_kind == code
+            ok = wires.channel(u, v) is not None and wires.error_kind == code
         if not ok:
             raise DataError(
                 f"Faults.drops names ({u!r}, {v!r}, {kind!r}, {s}), but no "
                 f"{kind} message travels on a channel ({u!r}, {v!r}) in this run"
             )
-        out.setdefault((KINDS.index(kind), s), []).append(wires.channels[key])
+        out.setdefault((KINDS.index(kind), s), []).append(wires.channel(*key))
     return {k: np.array(sorted(c), dtype=np.intp) for k, c in out.items()}
 
 
