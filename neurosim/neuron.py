@@ -165,14 +165,21 @@ class Neuron:
         return it
 
     # -- one window
-    def take(self, window: Window, groups: Sequence, deadlines: Sequence) -> tuple:
-        """File a window's messages, take the steps they allow, and report."""
+    def take(self, parts: Sequence, deadlines: Sequence) -> tuple:
+        """File the messages delivered, take the steps they allow, and report.
+
+        `parts` are ``(window, group)`` pairs: on reliable connections the
+        conductor delivers a group once it is complete, with the earlier
+        pieces of it that arrived in earlier windows; with faults, what
+        arrived in this window.
+        """
         self._done, self._outputs, self._problems = [], [], []
         if self.run.careful:
-            self._take_each(window, groups, deadlines)
+            window = parts[0][0] if parts else None
+            self._take_each(window, [group for _, group in parts], deadlines)
         else:
             ready = []
-            for step, s, a, b, last in groups:
+            for window, (step, s, a, b, last) in parts:
                 it = self._iteration(s)
                 if step == STEP_FORWARD:
                     if self._file_inputs(it, window, a, b, last):
@@ -331,8 +338,8 @@ class Neuron:
         each connection, or act at a deadline.
         """
         events: list[tuple] = []
-        arrival, port = window.arrival, window.port
         for step, s, a, b, _ in groups:
+            arrival, port = window.arrival, window.port
             prio = _FORWARD if step == STEP_FORWARD else _BACKWARD
             for i in range(a, b):
                 events.append((float(arrival[i]), prio, s, int(port[i]), i))
@@ -523,7 +530,7 @@ async def run_neuron(
 ) -> None:
     """A neuron's task: one delivery per window until the conductor closes its inbox.
 
-    A delivery is a tuple ``(window, groups, deadlines)``, or a list of
+    A delivery is a tuple ``(parts, deadlines)`` (see :meth:`Neuron.take`), or a list of
     iterations to ask what the neuron still waits for in them (the
     watchdog's question).
     """

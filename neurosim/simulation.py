@@ -557,6 +557,12 @@ class _Conductor:
                 self.timeout = 2 * critical_path(
                     topology, wires, faults.jitter, training
                 )
+        n = len(self.nodes)
+        self.need = (  # messages each node's forward and backward steps wait for
+            [wires[i].n_forward if i >= self.n_in else 0 for i in range(n)],
+            [wires[i].n_backward if i >= self.n_in else 0 for i in range(n)],
+        )
+        self.held: dict[tuple[int, int, int], tuple] = {}  # incomplete groups
         self.output_of = {
             wires[i].index: wires[i].output_column
             for i in range(self.n_in, len(self.nodes))
@@ -653,14 +659,47 @@ class _Conductor:
                     await self._stalled(self._lost_now, "a message was lost")
         transport.flush()
 
+    def _complete(self, window, groups) -> dict[int, list]:
+        """The ``(window, group)`` parts to deliver now, by destination.
+
+        On reliable connections a group that does not complete its step is
+        held back until the rest of it arrives: a neuron with inputs of
+        several delays then wakes once, not once per arrival time. (With
+        faults, deadlines and "last values" need every message in its window.)
+        """
+        if self.faults is not None:
+            return {d: [(window, g) for g in gs] for d, gs in groups.items()}
+        need, held = self.need, self.held
+        out: dict[int, list] = {}
+        for d, gs in groups.items():
+            parts = []
+            for g in gs:
+                size = g.stop - g.start
+                wanted = need[g.step][d]
+                if size == wanted:  # all of it at once: the common case
+                    parts.append((window, g))
+                    continue
+                key = (d, g.step, g.iteration)
+                pieces, count = held.get(key, ((), 0))
+                pieces = (*pieces, (window, g))
+                if count + size < wanted:
+                    held[key] = (pieces, count + size)
+                else:
+                    held.pop(key, None)
+                    parts.extend(pieces)
+            if parts:
+                out[d] = parts
+        return out
+
     async def _exchange(self, window, groups, due) -> None:
         inboxes = self.inboxes
-        n = len(groups) + sum(d not in groups for d in due)
+        parts = self._complete(window, groups)
+        n = len(parts) + sum(d not in parts for d in due)
         self.reports.expect(n)
-        for d, gs in groups.items():
-            inboxes[d]((window, gs, due.pop(d, ())))
+        for d, ps in parts.items():
+            inboxes[d]((ps, due.pop(d, ())))
         for d, ds in due.items():
-            inboxes[d]((window, (), ds))
+            inboxes[d](((), ds))
         for me, done, outputs, problems in await self.reports.collect(n):
             if outputs:
                 self._outputs(me, outputs)
@@ -733,6 +772,15 @@ class _Conductor:
             asked = list(range(self.n_in, len(self.nodes)))
             iterations = set(self.remaining)
             time = self.now
+        if self.held:  # let the neurons file what was held back, then ask
+            parts: dict[int, list] = {}
+            for (d, _, _), (pieces, _) in sorted(self.held.items()):
+                parts.setdefault(d, []).extend(pieces)
+            self.held.clear()
+            self.reports.expect(len(parts))
+            for d, ps in parts.items():
+                self.inboxes[d]((ps, ()))
+            await self.reports.collect(len(parts))
         question = sorted(iterations)
         self.reports.expect(len(asked))
         for i in asked:

@@ -85,7 +85,7 @@ class Harness:
         """Deliver everything arriving at or before `limit`; return v's report."""
         self.transport.flush()
         window, groups = self.transport.window(limit, inclusive=True)
-        report = self.neuron.take(window, groups.get(2, ()), deadlines)
+        report = self.neuron.take([(window, g) for g in groups.get(2, ())], deadlines)
         sent = list(self.transport.outbox)
         self.transport.outbox.clear()
         return report, sent
@@ -257,7 +257,7 @@ async def test_the_task_serves_one_delivery_per_window_until_its_inbox_closes():
     h.transport.flush()
     window, groups = h.transport.window(1.0, inclusive=True)
     async with trio.open_nursery() as nursery:
-        inbox.put((window, groups[2], ()))  # before the task even started
+        inbox.put(([(window, g) for g in groups[2]], ()))  # before the task started
         nursery.start_soon(run_neuron, h.state, h.wiring, inbox, h.run)
         await trio.testing.wait_all_tasks_blocked()
         inbox.put([0])  # the watchdog's question, to a waiting task
