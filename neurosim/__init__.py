@@ -32,7 +32,7 @@ from neurosim.errors import (
 from neurosim.faults import Faults
 from neurosim.graph import Topology, layered, validate
 from neurosim.network import History, Network
-from neurosim.trace import Trace
+from neurosim.trace import Record, Trace
 
 __version__ = "0.1.0"
 
@@ -46,6 +46,7 @@ __all__ = [
     "Network",
     "NetworkError",
     "NeuronError",
+    "Record",
     "StalledError",
     "Topology",
     "Trace",

@@ -32,6 +32,7 @@ from neurosim.simulation import (
     simulate,
     wire,
 )
+from neurosim.trace import Record, Trace
 
 __all__ = ["History", "Network"]
 
@@ -311,7 +312,7 @@ class Network:
         interval: float = 0.0,
         stash: bool = False,
         faults: Faults | None = None,
-        record: bool = False,
+        record: bool | Record = False,
         progress: Callable[[int, int], None] | None = None,
     ) -> History:
         """Train the network by running its neurons as trio tasks.
@@ -353,8 +354,10 @@ class Network:
             (PipeDream's weight stashing) instead of the current ones.
         faults : Faults, optional
             Lost, duplicated and late messages (:class:`neurosim.Faults`).
-        record : bool
-            Keep every message and update in ``history.trace``.
+        record : bool or Record
+            ``True`` keeps every message and update in ``history.trace``;
+            a :class:`neurosim.Record` keeps only what it selects (kinds,
+            neurons, samples, epochs), chosen before the run starts.
         progress : callable, optional
             Called as ``progress(done, total)`` each time an iteration is done.
 
@@ -423,7 +426,7 @@ class Network:
         interval: float = 0.0,
         stash: bool = False,
         faults: Faults | None = None,
-        record: bool = False,
+        record: bool | Record = False,
         progress: Callable[[int, int], None] | None = None,
     ) -> History:
         """:meth:`train`, for use inside a running trio program."""
@@ -445,6 +448,7 @@ class Network:
         if not _is_int(batch_size) or batch_size < 1:
             raise DataError(f"batch_size must be an integer >= 1, got {batch_size!r}")
         in_flight, interval = _schedule_options(in_flight, interval)
+        self._check_record(record)
         if not isinstance(stash, bool):
             raise DataError(f"stash must be True or False, got {stash!r}")
         if faults is not None and not isinstance(faults, Faults):
@@ -488,7 +492,7 @@ class Network:
             raise
         Zs = np.concatenate([Z] * epochs)
         loss = 0.5 * ((Zs - result.outputs) ** 2).sum(axis=1)
-        trace = self._trace(result, schedule) if record else None
+        trace = self._trace(result, schedule, record) if record else None
         return self._history(result, schedule, loss, trace)
 
     def _history(self, result: Result, schedule: Schedule, loss, trace) -> History:
@@ -508,6 +512,17 @@ class Network:
             ).reshape(-1, 3),
         )
 
+    def _check_record(self, record: object) -> None:
+        if isinstance(record, Record):
+            unknown = [v for v in record.neurons or () if v not in self._states]
+            unknown = [v for v in unknown if v not in self._topology.inputs]
+            if unknown:
+                raise DataError(f"Record names nodes not in the network: {unknown!r}")
+        elif not isinstance(record, bool):
+            raise DataError(
+                f"record must be True, False or a neurosim.Record, got {record!r}"
+            )
+
     def _check_schedule(self, schedule: Schedule, wires: Wires, faults) -> None:
         if faults is not None:
             _check_delays(self._topology, wires, "faults=")
@@ -524,7 +539,7 @@ class Network:
         batch_size: int | None = None,
         in_flight: int | None = 1,
         interval: float = 0.0,
-        record: bool = False,
+        record: bool | Record = False,
     ) -> Array:
         """The outputs for each sample of `X`, computed by the actors.
 
@@ -536,8 +551,9 @@ class Network:
         in_flight, interval
             The schedule of the waves, as in :meth:`train` (they change the
             virtual times, not the outputs).
-        record : bool
-            Keep the messages in :attr:`last_trace`.
+        record : bool or Record
+            Keep the messages (or those a :class:`neurosim.Record` selects) in
+            :attr:`last_trace`.
 
         Returns
         -------
@@ -570,7 +586,7 @@ class Network:
         batch_size: int | None = None,
         in_flight: int | None = 1,
         interval: float = 0.0,
-        record: bool = False,
+        record: bool | Record = False,
     ) -> Array:
         """:meth:`predict`, for use inside a running trio program."""
         X = _samples(X, "X", len(self.inputs), "input node")
@@ -579,6 +595,7 @@ class Network:
         elif not _is_int(batch_size) or batch_size < 1:
             raise DataError(f"batch_size must be an integer >= 1, got {batch_size!r}")
         in_flight, interval = _schedule_options(in_flight, interval)
+        self._check_record(record)
         wires = self._wiring(None)
         schedule = Schedule(len(X), 1, int(batch_size), in_flight, interval)
         self._check_schedule(schedule, wires, None)
@@ -586,7 +603,7 @@ class Network:
             self._topology, self._states, wires, X, None, schedule, record=record
         )
         if record:
-            self._trace(result, schedule)
+            self._trace(result, schedule, record)
         return result.outputs
 
     def _wiring(self, rule: Rule | None) -> Wires:
@@ -599,12 +616,15 @@ class Network:
         except TypeError:  # a rule that cannot be hashed: no caching
             return wire(self._topology, rule)
 
-    def _trace(self, result: Result, schedule: Schedule):
+    def _trace(self, result: Result, schedule: Schedule, record: bool | Record):
         """Turn the engine's records into a :class:`~neurosim.trace.Trace`."""
-        from neurosim.trace import Trace
-
         nodes = self._topology.nodes
-        messages = _message_columns(result.messages, schedule)
+        keep = None
+        if isinstance(record, Record) and record.neurons is not None:
+            keep = np.isin(
+                np.arange(len(nodes)), [nodes.index(v) for v in record.neurons]
+            )
+        messages = _message_columns(result.messages, schedule, keep)
         updates = _update_columns(result.updates or [], self, schedule)
         self.last_trace = Trace.from_columns(nodes, messages, updates)
         return self.last_trace
@@ -629,56 +649,89 @@ def _gc_paused():
             gc.enable()
 
 
-def _message_columns(records: list[SendRecord], schedule: Schedule) -> dict:
-    """One row per message (and per duplicated copy) of the recorded sendings."""
-    iteration, kind, source, destination, sent, received, fate, values = (
-        [] for _ in range(8)
-    )
-    batched = schedule.batch_size > 1
+def _message_columns(
+    records: list[SendRecord], schedule: Schedule, keep_node: NDArray[np.bool_] | None
+) -> dict:
+    """One row per message (and per duplicated copy) of the recorded sendings.
+
+    The columns are allocated once at their final length and filled in place,
+    so building them needs no more memory than they take. `keep_node` (by
+    node index), when given, keeps the messages a selected node sends or
+    receives.
+    """
+    rows: list[tuple[SendRecord, NDArray[np.intp] | None]] = []
+    total = 0
     for r in records:
+        keep = None
+        if keep_node is not None and not keep_node[r.source]:
+            keep = np.flatnonzero(keep_node[r.links.destination])
+            if not len(keep):
+                continue
+        n = len(r.links.destination) if keep is None else len(keep)
+        if r.extra is not None:
+            pos = r.extra[0] if keep is None else np.intersect1d(r.extra[0], keep)
+            n += len(pos)
+        rows.append((r, keep))
+        total += n
+    batched = schedule.batch_size > 1
+    iteration = np.empty(total, dtype=np.int64)
+    kind = np.empty(total, dtype=np.int8)
+    source = np.empty(total, dtype=np.intp)
+    destination = np.empty(total, dtype=np.intp)
+    sent = np.empty(total)
+    received = np.empty(total)
+    fate = np.zeros(total, dtype=np.int8)
+    value = np.empty(total, dtype=object if batched else np.float64)
+    at = 0
+    for r, keep in rows:
         links = r.links
-        n = len(links.destination)
-        arrival = np.broadcast_to(np.asarray(r.arrival, dtype=np.float64), (n,))
+        n_links = len(links.destination)
+        arrival = np.broadcast_to(np.asarray(r.arrival, dtype=np.float64), (n_links,))
         if r.coefficients is None:  # one value on every link
-            value: Any = [r.value] * n if batched else np.full(n, r.value)
+            values: Any = None
         elif batched:  # the receiver forms coefficient·vector: record the product
-            value = [c * r.value for c in r.coefficients.tolist()]
+            values = [c * r.value for c in r.coefficients.tolist()]
         else:
-            value = r.coefficients * r.value  # the same products as the transport's
-        destination.append(links.destination)
-        received.append(arrival)
-        fate.append(np.zeros(n, dtype=np.int8) if r.fate is None else r.fate)
-        values.append(value)
-        count = n
+            values = r.coefficients * r.value  # the same products as the transport's
+        pieces = [(np.arange(n_links) if keep is None else keep, arrival, r.fate)]
         if r.extra is not None:  # duplicated copies: one more row each
             pos, copy_arrival = r.extra
-            destination.append(links.destination[pos])
-            received.append(copy_arrival)
-            fate.append(np.full(len(pos), 2, dtype=np.int8))
-            values.append([value[i] for i in pos.tolist()] if batched else value[pos])
-            count += len(pos)
-        iteration.append(np.full(count, r.iteration, dtype=np.int64))
-        kind.append(np.full(count, r.kind, dtype=np.int8))
-        source.append(np.full(count, r.source, dtype=np.intp))
-        sent.append(np.full(count, r.sent_at))
-    its = _cat(iteration, np.int64)
-    epoch, sample = np.divmod(its, schedule.n_chunks)
-    if batched:
-        flat = [v for vs in values for v in vs]
-        value_column = np.empty(len(flat), dtype=object)
-        value_column[:] = flat if flat else []
-    else:
-        value_column = _cat(values, np.float64)
+            if keep is not None:
+                chosen = np.isin(pos, keep)
+                pos, copy_arrival = pos[chosen], copy_arrival[chosen]
+            pieces.append((pos, None, 2, copy_arrival))
+        for piece in pieces:
+            links_at = piece[0]
+            stop = at + len(links_at)
+            destination[at:stop] = links.destination[links_at]
+            if len(piece) == 3:
+                received[at:stop] = piece[1][links_at]
+                if piece[2] is not None:
+                    fate[at:stop] = piece[2][links_at]
+            else:
+                received[at:stop] = piece[3]
+                fate[at:stop] = piece[2]
+            if not batched:
+                value[at:stop] = r.value if values is None else values[links_at]
+            else:  # one batch vector per message, element by element (not 2-D)
+                for j, i in enumerate(links_at.tolist(), start=at):
+                    value[j] = r.value if values is None else values[i]
+            iteration[at:stop] = r.iteration
+            kind[at:stop] = r.kind
+            source[at:stop] = r.source
+            sent[at:stop] = r.sent_at
+            at = stop
+    epoch, sample = np.divmod(iteration, schedule.n_chunks)
     return {
         "epoch": epoch,
         "sample": sample,
-        "kind": _cat(kind, np.int8),
-        "source": _cat(source, np.intp),
-        "destination": _cat(destination, np.intp),
-        "sent_at": _cat(sent, np.float64),
-        "received_at": _cat(received, np.float64),
-        "value": value_column,
-        "fate": _cat(fate, np.int8),
+        "kind": kind,
+        "source": source,
+        "destination": destination,
+        "sent_at": sent,
+        "received_at": received,
+        "value": value,
+        "fate": fate,
     }
 
 

@@ -45,6 +45,7 @@ from neurosim.faults import Faults
 from neurosim.graph import Topology
 from neurosim.messages import BACKWARD, FEEDBACK, FORWARD, KINDS, STEP_OF_KIND
 from neurosim.neuron import Inbox, NeuronState, Run, Wiring, run_neuron
+from neurosim.trace import Record
 from neurosim.transport import LinkTable, Transport
 
 __all__ = ["Result", "Schedule", "Wires", "explicit_drops", "simulate", "wire"]
@@ -370,7 +371,7 @@ async def simulate(
     rule=None,
     stash: bool = False,
     faults: Faults | None = None,
-    record: bool = False,
+    record: bool | Record = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> Result:
     """Run the network on every iteration of `schedule`.
@@ -390,6 +391,19 @@ async def simulate(
         batched, faults, record, explicit_drops(faults, wires, topology)
     )
     updates: list | None = [] if record and training else None
+    record_update = None if updates is None else updates.append
+    if isinstance(record, Record):  # what to record was chosen up front
+        transport.selected = _selection(record, schedule)
+        if not record.wants_updates:
+            updates = record_update = None
+        else:
+            wanted = transport.selected
+            chosen = _chosen_nodes(record, topology)
+
+            def record_update(r, append=updates.append) -> None:
+                if wanted(r.iteration, -1) and (chosen is None or chosen[r.neuron]):
+                    append(r)
+
     XT = np.ascontiguousarray(X.T) if batched else X.T.tolist()
     ZT = None if Z is None else np.ascontiguousarray(Z.T) if batched else Z.T.tolist()
     careful = faults is not None
@@ -403,7 +417,7 @@ async def simulate(
         stash=stash,
         on_missing="error" if faults is None else faults.on_missing,
         careful=careful,
-        updates=None if updates is None else updates.append,
+        updates=record_update,
     )
     boxes = [Inbox() for _ in range(len(nodes) - n_in)]
     inboxes = [None] * n_in + [box.put for box in boxes]
@@ -452,6 +466,27 @@ async def simulate(
         delivered=transport.delivered,
         windows=conductor.windows,
     )
+
+
+def _selection(record: Record, schedule: Schedule) -> Callable[[int, int], bool]:
+    """Whether to record kind `code` (-1: an update) of iteration `s`."""
+
+    def selected(s: int, code: int) -> bool:
+        if code >= 0 and not record.wants_kind(code):
+            return False
+        return record.wants_iteration(*schedule.label(s))
+
+    return selected
+
+
+def _chosen_nodes(record: Record, topology: Topology) -> NDArray[np.bool_] | None:
+    """The nodes of ``record.neurons`` as a mask over the node order."""
+    if record.neurons is None:
+        return None
+    rank = {v: i for i, v in enumerate(topology.nodes)}
+    mask = np.zeros(len(rank), dtype=bool)
+    mask[[rank[v] for v in record.neurons]] = True
+    return mask
 
 
 def explicit_drops(faults: Faults | None, wires: Wires, topology: Topology):

@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 from neurosim.errors import DataError
 from neurosim.messages import FATES, KINDS
 
-__all__ = ["CSV_COLUMNS", "FATES", "KINDS", "Trace", "UpdateTable"]
+__all__ = ["CSV_COLUMNS", "FATES", "KINDS", "Record", "Trace", "UpdateTable"]
 
 # KINDS (from neurosim.messages, the one table of message kinds) are in their
 # sort order. ``"feedback"`` is a message a direct-feedback rule sends from an
@@ -73,6 +73,91 @@ _JSONL_VERSION = 1
 _INTEGER_CELL = re.compile(r"-?[0-9]+")
 
 Value = float | NDArray[np.float64]
+
+
+class Record:
+    """What a run records, chosen before it starts (Brian2's monitors do so).
+
+    ``record=True`` keeps every message and update; ``record=Record(...)``
+    keeps those that match every given criterion, and the others cost nothing.
+    Each criterion takes one value or a collection; ``None`` matches all.
+
+    Parameters
+    ----------
+    kinds : str or collection, optional
+        Message kinds (:data:`KINDS`) and/or ``"update"``; updates are kept
+        only when ``"update"`` is among them (or `kinds` is None).
+    neurons : node or collection, optional
+        Messages sent or received by these nodes, and their updates.
+    samples, epochs : int or collection, optional
+        The iterations: ``sample`` is the index within the epoch (the batch's
+        index in mini-batch training), as in :attr:`Trace.sample`.
+
+    Examples
+    --------
+    >>> import neurosim
+    >>> net = neurosim.Network(neurosim.layered([2, 2, 1], seed=0))
+    >>> X, Z = [[0.0, 1.0]] * 4, [[1.0]] * 4
+    >>> trace = net.train(X, Z, epochs=3, record=neurosim.Record(epochs=2)).trace
+    >>> trace.iterations()
+    [(2, 0), (2, 1), (2, 2), (2, 3)]
+    >>> neurosim.Record(kinds="backward", neurons=["h1"])
+    Record(kinds=('backward',), neurons=('h1',))
+    """
+
+    def __init__(
+        self,
+        kinds: Any = None,
+        neurons: Any = None,
+        samples: Any = None,
+        epochs: Any = None,
+    ):
+        self.kinds = None if kinds is None else tuple(_as_set(kinds))
+        self.neurons = None if neurons is None else tuple(_as_set(neurons))
+        self.samples = None if samples is None else tuple(_as_set(samples))
+        self.epochs = None if epochs is None else tuple(_as_set(epochs))
+        if self.kinds is not None:
+            unknown = [k for k in self.kinds if k not in _KIND_CODE and k != "update"]
+            if unknown:
+                raise DataError(
+                    f"Record: unknown kind {unknown[0]!r}; use one of "
+                    f"{[*KINDS, 'update']!r}"
+                )
+        for name in ("samples", "epochs"):
+            values = getattr(self, name)
+            if values is not None and not all(
+                isinstance(v, int | np.integer) and not isinstance(v, bool) and v >= 0
+                for v in values
+            ):
+                raise DataError(f"Record: {name} must be integers >= 0, got {values!r}")
+
+    def wants_kind(self, code: int) -> bool:
+        """Whether messages of kind ``KINDS[code]`` are recorded."""
+        return self.kinds is None or KINDS[code] in self.kinds
+
+    @property
+    def wants_updates(self) -> bool:
+        """Whether updates are recorded."""
+        return self.kinds is None or "update" in self.kinds
+
+    def wants_iteration(self, epoch: int, sample: int) -> bool:
+        """Whether iteration ``(epoch, sample)`` is recorded."""
+        return (self.epochs is None or epoch in self.epochs) and (
+            self.samples is None or sample in self.samples
+        )
+
+    def __repr__(self) -> str:
+        shown = [
+            f"{name}={getattr(self, name)!r}"
+            for name in ("kinds", "neurons", "samples", "epochs")
+            if getattr(self, name) is not None
+        ]
+        return f"Record({', '.join(shown)})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Record and vars(self) == vars(other)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def _object_array(items: Sequence[Any]) -> NDArray[np.object_]:

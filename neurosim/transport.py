@@ -19,7 +19,7 @@ view of the window's arrays, without a copy.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -173,6 +173,8 @@ class Transport:
         self.faults = faults
         self.outbox: list[tuple] = []
         self.records: list[SendRecord] | None = [] if record else None
+        # which sendings to record, by (iteration, kind); None: all of them
+        self.selected: Callable[[int, int], bool] | None = None
         self.lost: list[Lost] = []
         self.deadlines: dict[int, float] = {}  # iteration -> deadline (on_missing)
         self._explicit = explicit_drops or {}
@@ -246,7 +248,9 @@ class Transport:
                 message_value = message_value[keep]
             if len(keep):
                 first, last = float(arrival.min()), float(arrival.max())
-        if self.records is not None:
+        if self.records is not None and (
+            self.selected is None or self.selected(iteration, links.kind)
+        ):
             self.records.append(
                 SendRecord(
                     iteration,
