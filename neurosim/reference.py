@@ -13,6 +13,21 @@ Two formulations are given, so that they can check each other too:
 - the layered form (:func:`train_layered`) is the matrix calculus of an
   affine layer, ``Y = X·W + b``, ``dX = dY·Wᵀ``, ``dW = Xᵀ·dY``, ``db = Σ dY``.
 
+:func:`train` has two paths to the same numbers:
+
+- the event loop simulates the schedule of ``docs/concepts.md`` message by
+  message, one Python event per neuron step: the exact reference for every
+  schedule (iterations in flight, lost messages, deadlines);
+- when one iteration runs at a time and nothing is lost (``in_flight=1``, no
+  ``drops``, no deadline shorter than twice an iteration), which is the common
+  case, the iterations are plain sequential training and the times follow
+  from path delays. Then the graph is read once into arrays (nodes sorted by
+  topological generation, edges by destination) and each iteration runs a
+  generation at a time: ``e`` of all its neurons from one product per edge
+  summed per destination, the error signals in reverse generation order, one
+  optimizer state over all parameters. Sums run in another order than the
+  event loop's, so the two agree to rounding (the tests ask 1e-12).
+
 Examples
 --------
 The worked example of ``background.md``: one step of backprop on a 2-2-2
@@ -35,6 +50,8 @@ identity network.
 from __future__ import annotations
 
 import heapq
+import itertools
+import math
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -113,35 +130,79 @@ class _Net:
     edges: list[Edge]  # G.edges order: the order of every weights dict
     neurons: list[Node]  # non-input nodes in G.nodes order: every biases dict
     unbiased: frozenset  # neurons whose bias attribute is None: b = 0, untrained
+    # the same as arrays: nodes are numbered by their rank in G.nodes
+    nodes: list[Node]  # G.nodes order
+    generation: NDArray[np.intp]  # of each node: 0 for the inputs
+    edge_src: NDArray[np.intp]  # the rank of u of each edge, G.edges order
+    edge_dst: NDArray[np.intp]  # the rank of v
+
+
+def _generations(
+    n: int, src: NDArray[np.intp], dst: NDArray[np.intp]
+) -> NDArray[np.intp]:
+    """The topological generation of each of the ``n`` nodes of the edges
+    ``src → dst``: 0 for the sources, else 1 + the largest of its
+    predecessors' (Kahn's algorithm, a frontier at a time, as
+    ``networkx.topological_generations``); −1 for the nodes on or after a
+    cycle."""
+    by_src = np.argsort(src, kind="stable")
+    first = np.searchsorted(src[by_src], np.arange(n + 1))  # CSR of successors
+    waiting = np.bincount(dst, minlength=n)  # predecessors not yet placed
+    generation = np.full(n, -1, dtype=np.intp)
+    frontier, level = np.flatnonzero(waiting == 0), 0
+    while frontier.size:
+        generation[frontier] = level
+        counts = first[frontier + 1] - first[frontier]
+        offsets = np.repeat(first[frontier] - np.cumsum(counts) + counts, counts)
+        successors = dst[by_src[offsets + np.arange(counts.sum())]]
+        waiting -= np.bincount(successors, minlength=n)
+        candidates = np.unique(successors)
+        frontier, level = candidates[waiting[candidates] == 0], level + 1
+    return generation
+
+
+def _finite(x: Any) -> bool:
+    """``np.isfinite(x)``, faster for a float."""
+    return math.isfinite(x) if type(x) is float else bool(np.isfinite(x))
 
 
 def _read(
     G: nx.DiGraph, inputs: Sequence[Node] | None, outputs: Sequence[Node] | None
 ) -> tuple[_Net, dict[Edge, float], dict[Node, float]]:
     """The structure of ``G`` and copies of its weights and biases."""
-    if not isinstance(G, nx.DiGraph) or not nx.is_directed_acyclic_graph(G):
+    if not isinstance(G, nx.DiGraph):
         raise NetworkError("G must be a networkx.DiGraph without cycles")
-    sources = [v for v in G.nodes if G.in_degree(v) == 0]
+    nodes = list(G.nodes)
+    rank = {v: r for r, v in enumerate(nodes)}
+    edges = list(G.edges(data="weight"))
+    edge_src = np.fromiter((rank[u] for u, _, _ in edges), np.intp, len(edges))
+    edge_dst = np.fromiter((rank[v] for _, v, _ in edges), np.intp, len(edges))
+    generation = _generations(len(nodes), edge_src, edge_dst)
+    if np.any(generation < 0):
+        raise NetworkError("G must be a networkx.DiGraph without cycles")
+    sources = [nodes[r] for r in np.flatnonzero(generation == 0)]
     inputs = sources if inputs is None else list(inputs)
     if len(set(inputs)) != len(inputs) or set(inputs) != set(sources):
         raise NetworkError(
             f"inputs must list each source of G once: {sources}, got {inputs}"
         )
     if outputs is None:
-        outputs = [v for v in G.nodes if G.out_degree(v) == 0]
+        sinks = np.bincount(edge_src, minlength=len(nodes)) == 0
+        outputs = [nodes[r] for r in np.flatnonzero(sinks)]
     outputs = list(outputs)
-    bad = [v for v in outputs if v not in G or v in sources]
+    source_set = set(sources)
+    bad = [v for v in outputs if v not in G or v in source_set]
     if bad or len(set(outputs)) != len(outputs) or not outputs:
         raise NetworkError(
             "outputs must be distinct non-input nodes of G, at least one; "
             f"got {outputs}"
         )
     weights = {}
-    for u, v, w in G.edges(data="weight"):
-        if w is None or not np.isfinite(w):
+    for u, v, w in edges:
+        if w is None or not _finite(w):
             raise NetworkError(f"edge {(u, v)!r} needs a finite 'weight'")
         weights[u, v] = float(w)
-    neurons = [v for v in G.nodes if G.in_degree(v) > 0]
+    neurons = [nodes[r] for r in np.flatnonzero(generation > 0)]
     biases = {}
     unbiased = set()
     for v in neurons:
@@ -150,14 +211,15 @@ def _read(
             unbiased.add(v)
             bias = 0.0
         biases[v] = float(bias)
-        if not np.isfinite(biases[v]):
+        if not _finite(biases[v]):
             raise NetworkError(f"node {v!r} has a non-finite bias")
+    topological = np.lexsort((np.arange(len(nodes)), generation))
     net = _Net(
         inputs=inputs,
         outputs=outputs,
-        order=[v for v in nx.topological_sort(G) if G.in_degree(v) > 0],
-        preds={v: list(G.predecessors(v)) for v in neurons},
-        succs={v: list(G.successors(v)) for v in G.nodes},
+        order=[nodes[r] for r in topological if generation[r] > 0],
+        preds={v: list(G.pred[v]) for v in neurons},
+        succs={v: list(G.succ[v]) for v in nodes},
         formula={
             v: _formula(G.nodes[v].get("activation", "sigmoid"), f"node {v!r}")
             for v in neurons
@@ -165,6 +227,10 @@ def _read(
         edges=list(weights),
         neurons=neurons,
         unbiased=frozenset(unbiased),
+        nodes=nodes,
+        generation=generation,
+        edge_src=edge_src,
+        edge_dst=edge_dst,
     )
     return net, weights, biases
 
@@ -269,15 +335,18 @@ def _check_rule(
     if rule not in _RULES:
         raise DataError(f"rule must be one of {_RULES}, got {rule!r}")
     if rule == "feedback_alignment":
-        needed = [(u, v) for u, v in net.edges if u not in net.inputs]
+        inputs = set(net.inputs)
+        needed = [(u, v) for u, v in net.edges if u not in inputs]
     elif rule == "direct_feedback_alignment":
-        hidden = [h for h in net.neurons if h not in net.outputs]
+        outputs = set(net.outputs)
+        hidden = [h for h in net.neurons if h not in outputs]
         needed = [(o, h) for o in net.outputs for h in hidden]
     else:
         return None
     feedback = {} if feedback is None else dict(feedback)
     missing = [k for k in needed if k not in feedback]
-    unknown = [k for k in feedback if k not in set(needed)]
+    needed_set = set(needed)
+    unknown = [k for k in feedback if k not in needed_set]
     if missing or unknown:
         raise DataError(
             f"feedback for rule {rule!r} needs exactly the keys {needed}; "
@@ -449,11 +518,13 @@ _ARRIVE, _BACKWARD, _FORWARD, _DEADLINE = 0, 1, 2, 3
 def _delays(G: nx.DiGraph, net: _Net) -> dict[Edge, float]:
     """The ``delay`` of every connection (default 1), finite and >= 0."""
     delays = {}
-    for u, v in net.edges:
-        d = G.edges[u, v].get("delay", 1.0)
+    for u, v, d in G.edges(data="delay", default=1.0):  # net.edges order
+        if type(d) is float and 0 <= d < math.inf:  # the common case, fast
+            delays[u, v] = d
+            continue
         if isinstance(d, bool) or not isinstance(d, int | float | np.number):
             d = np.nan
-        if not (np.isfinite(d) and d >= 0):
+        if not (_finite(d) and d >= 0):
             raise NetworkError(
                 f"edge {(u, v)!r} has delay {G.edges[u, v]['delay']!r}; "
                 "it must be a finite number >= 0"
@@ -539,7 +610,7 @@ class _Schedule:
 def _check_schedule(
     G: nx.DiGraph,
     net: _Net,
-    routes: _Routes,
+    rule: str,
     delays: Mapping[Edge, float],
     in_flight: int | None,
     interval: float,
@@ -602,7 +673,7 @@ def _check_schedule(
     if on_missing == "error":
         timeout = None  # a lost message stops the run: no deadlines
     elif timeout is None:
-        timeout = 2 * _critical_path(net, routes, delays)
+        timeout = 2 * _critical_path(net, _routes(net, rule, delays), delays)
     return _Schedule(
         in_flight, float(interval), bool(stash), frozenset(checked), on_missing,
         None if timeout is None else float(timeout),
@@ -862,6 +933,312 @@ class _Simulation:
         return found
 
 
+# --- the sequential schedule, vectorised by topological generation ---
+#
+# With one iteration at a time and nothing lost, every neuron does
+# forward(s), backward(s) and update(s) once per iteration and between the
+# updates of iteration s − 1 and s + 1: the values are those of plain
+# sequential training, whatever the delays, and virtual time only says when
+# things happen. So the graph is read once into integer arrays and each
+# iteration is a few array operations per topological generation.
+
+
+@dataclass(frozen=True)
+class _Generation:
+    """One topological generation: the nodes at positions ``lo:hi``."""
+
+    lo: int
+    hi: int
+    into: slice  # its incoming edges (edges are sorted by destination)
+    into_starts: NDArray[np.intp]  # each node's first incoming edge, from `into`
+    out: NDArray[np.intp]  # its nodes' outgoing edges, grouped by source
+    out_starts: NDArray[np.intp]  # each group's start in `out`
+    out_rows: NDArray[np.intp]  # the position of each group's source
+    groups: list[tuple[int, int, _Formula]]  # (lo, hi, (f, f')) by activation
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """A graph as arrays. Nodes have positions ``0 … n − 1``, sorted by
+    generation (the inputs first, at ``0 … m − 1``), then activation, then
+    ``G.nodes`` order; edges are sorted by destination, then ``G.edges``
+    order."""
+
+    nodes: list[Node]  # by position
+    rank: NDArray[np.intp]  # of each position's node in G.nodes
+    n_inputs: int  # m
+    input_rows: NDArray[np.intp]  # the position of each input, X's column order
+    output_rows: NDArray[np.intp]  # of each output, Z's column order
+    hidden_rows: NDArray[np.intp]  # of the neurons that are not outputs
+    by_dst: NDArray[np.intp]  # the G.edges index of each edge
+    src: NDArray[np.intp]  # positions
+    dst: NDArray[np.intp]
+    delay: Array
+    generations: list[_Generation]  # 1, 2, …: the neurons'
+    unbiased: NDArray[np.bool_]  # of the neurons, by position − m
+
+
+def _layout(
+    G: nx.DiGraph,
+    net: _Net,
+    weights: Mapping[Edge, float],
+    biases: Mapping[Node, float],
+    delays: Mapping[Edge, float],
+) -> tuple[_Layout, Array]:
+    """The arrays of ``G`` and its parameters ``θ = [w by edge index, b by
+    neuron position]``."""
+    # each node's activation as a number, one per built-in name or activation
+    # object: within a generation each group is one call of its formula
+    tags: dict[Any, int] = {}
+    group = np.zeros(len(net.nodes), dtype=np.intp)
+    for r, v in enumerate(net.nodes):
+        if v in net.formula:
+            activation = G.nodes[v].get("activation", "sigmoid")
+            tag = activation if isinstance(activation, str) else id(activation)
+            group[r] = tags.setdefault(tag, len(tags) + 1)
+    order = np.lexsort((np.arange(len(net.nodes)), group, net.generation))
+    position = np.empty_like(order)
+    position[order] = np.arange(len(order))  # of each node, by rank
+    nodes = [net.nodes[r] for r in order]
+    m = len(net.inputs)
+    # edges sorted by destination position; by_dst[i]: the G.edges index
+    by_dst = np.argsort(position[net.edge_dst], kind="stable")
+    src, dst = position[net.edge_src][by_dst], position[net.edge_dst][by_dst]
+    n_edges = len(by_dst)
+    delay = np.fromiter(delays.values(), np.float64, n_edges)[by_dst]
+
+    level, group_at = net.generation[order], group[order]
+    bounds = np.searchsorted(level, np.arange(level[-1] + 2))  # node positions
+    edge_bounds = np.searchsorted(dst, bounds)  # edges into each generation
+    into_first = np.searchsorted(dst, np.arange(len(nodes)))  # per node
+    by_src = np.argsort(src, kind="stable")
+    out_bounds = np.searchsorted(src[by_src], bounds)
+    generations = []
+    for k in range(1, len(bounds) - 1):
+        lo, hi = int(bounds[k]), int(bounds[k + 1])
+        out = by_src[out_bounds[k] : out_bounds[k + 1]]
+        out_rows, out_starts = np.unique(src[out], return_index=True)
+        cuts = [0, *(np.flatnonzero(np.diff(group_at[lo:hi])) + 1), hi - lo]
+        groups = [
+            (lo + a, lo + b, net.formula[nodes[lo + a]])
+            for a, b in itertools.pairwise(cuts)
+        ]
+        into = slice(int(edge_bounds[k]), int(edge_bounds[k + 1]))
+        into_starts = into_first[lo:hi] - into.start
+        generations.append(
+            _Generation(lo, hi, into, into_starts, out, out_starts, out_rows, groups)
+        )
+    rank = {v: r for r, v in enumerate(net.nodes)}
+    is_output = np.zeros(len(nodes), dtype=bool)
+    is_output[position[[rank[o] for o in net.outputs]]] = True
+    layout = _Layout(
+        nodes=nodes,
+        rank=order,
+        n_inputs=m,
+        input_rows=position[[rank[i] for i in net.inputs]],
+        output_rows=position[[rank[o] for o in net.outputs]],
+        hidden_rows=m + np.flatnonzero(~is_output[m:]),
+        by_dst=by_dst,
+        src=src,
+        dst=dst,
+        delay=delay,
+        generations=generations,
+        unbiased=np.array([v in net.unbiased for v in nodes[m:]], dtype=bool),
+    )
+    bias = np.zeros(len(nodes))  # by rank
+    bias[net.generation > 0] = np.fromiter(biases.values(), np.float64, len(biases))
+    theta = np.concatenate(
+        [np.fromiter(weights.values(), np.float64, n_edges)[by_dst], bias[order[m:]]]
+    )
+    return layout, theta
+
+
+def _forward_by_generation(
+    layout: _Layout, theta: Array, X: Array
+) -> tuple[Array, Array]:
+    """``e = Σ w·y + b``, ``y = f(e)`` a generation at a time: ``y`` and
+    ``f'(e)`` of every node (rows: positions; columns: the batch)."""
+    n_edges, m = len(layout.by_dst), layout.n_inputs
+    w, b = theta[:n_edges], theta[n_edges:]
+    y = np.empty((len(layout.nodes), X.shape[0]))
+    fprime = np.empty_like(y)
+    y[layout.input_rows] = X.T
+    for gen in layout.generations:
+        into = gen.into
+        products = w[into, None] * y[layout.src[into]]  # w_uv·y_u, an edge a row
+        bias = b[gen.lo - m : gen.hi - m, None]
+        e = np.add.reduceat(products, gen.into_starts) + bias
+        for lo, hi, (f, df) in gen.groups:
+            e_group = e[lo - gen.lo : hi - gen.lo]
+            y[lo:hi] = f(e_group)
+            fprime[lo:hi] = df(e_group, y[lo:hi])
+    return y, fprime
+
+
+def _backward_by_generation(
+    layout: _Layout,
+    theta: Array,
+    y: Array,
+    fprime: Array,
+    Z: Array,
+    rule: str,
+    feedback: Array | None,
+) -> Array:
+    """``g = δ·f'(e)`` of every node by ``rule``, in reverse generation order.
+
+    ``δ = [v is an output]·(z − y) + Σ`` of what its successors send back:
+    ``w·g`` (backprop), ``w·δ`` (article), ``B·g`` (feedback alignment, ``B``
+    by edge); with direct feedback alignment ``δ_h = Σ_o B_oh·g_o`` for every
+    hidden ``h`` and an output gets only ``z − y`` (``feedback`` is then the
+    matrix of ``B_oh``, hidden rows by output columns).
+    """
+    delta = np.zeros_like(y)
+    outputs = layout.output_rows
+    delta[outputs] = Z.T - y[outputs]
+    g = np.zeros_like(y)
+    if rule == "direct_feedback_alignment":
+        g[outputs] = delta[outputs] * fprime[outputs]
+        hidden = layout.hidden_rows
+        delta[hidden] = feedback @ g[outputs]
+        g[hidden] = delta[hidden] * fprime[hidden]
+        return g
+    weights = theta[: len(layout.by_dst)]
+    coefficient = feedback if rule == "feedback_alignment" else weights
+    signal = delta if rule == "article" else g  # filled in as we go
+    for gen in reversed(layout.generations):
+        if gen.out.size:  # sum over each sender's successors s
+            out = gen.out
+            sent = coefficient[out, None] * signal[layout.dst[out]]
+            delta[gen.out_rows] += np.add.reduceat(sent, gen.out_starts)
+        g[gen.lo : gen.hi] = delta[gen.lo : gen.hi] * fprime[gen.lo : gen.hi]
+    return g
+
+
+def _path_times(
+    layout: _Layout, rule: str, feedback_delay: Array | None
+) -> tuple[Array, Array]:
+    """``F_v`` and ``B_v`` of every node for an iteration entering at 0.
+
+    ``F = 0`` at the inputs, ``F_v = max_u F_u + d_uv``;
+    ``B_v = max(F_v, max_w B_w + d)`` over the senders ``w`` of its error
+    messages (its successors, or with direct feedback alignment every output,
+    ``feedback_delay`` hidden rows by output columns).
+    """
+    F = np.zeros(len(layout.nodes))
+    for gen in layout.generations:
+        into = gen.into
+        F[gen.lo : gen.hi] = np.maximum.reduceat(
+            F[layout.src[into]] + layout.delay[into], gen.into_starts
+        )
+    B = F.copy()
+    if rule == "direct_feedback_alignment":
+        if layout.hidden_rows.size:
+            arrival = np.max(F[layout.output_rows] + feedback_delay, axis=1)
+            B[layout.hidden_rows] = np.maximum(F[layout.hidden_rows], arrival)
+        return F, B
+    for gen in reversed(layout.generations):
+        if gen.out.size:
+            out = gen.out
+            arrival = np.maximum.reduceat(
+                B[layout.dst[out]] + layout.delay[out], gen.out_starts
+            )
+            B[gen.out_rows] = np.maximum(B[gen.out_rows], arrival)
+    return F, B
+
+
+def _train_by_generation(
+    layout: _Layout,
+    theta: Array,
+    optimizer: _Optimizer,
+    batches: list[tuple[Array, Array]],
+    n_iterations: int,
+    rule: str,
+    feedback: Array | None,
+) -> tuple[Array, Array]:
+    """Sequential training: ``θ`` after ``n_iterations`` and the losses.
+
+    Every neuron updates once per iteration, so the optimizer states of all
+    neurons are one state over ``θ`` with one step count (its formulas are
+    elementwise).
+    """
+    losses = []
+    for s in range(n_iterations):
+        X, Z = batches[s % len(batches)]
+        y, fprime = _forward_by_generation(layout, theta, X)
+        Y = y[layout.output_rows].T
+        losses.append(0.5 * np.sum((Z - Y) ** 2, axis=1))
+        g = _backward_by_generation(layout, theta, y, fprime, Z, rule, feedback)
+        grad_w = -np.mean(g[layout.dst] * y[layout.src], axis=1)
+        grad_b = np.where(layout.unbiased, 0.0, -np.mean(g[layout.n_inputs :], axis=1))
+        theta = optimizer.step(theta, np.concatenate([grad_w, grad_b]))
+    return theta, np.concatenate(losses)
+
+
+def _sequential(
+    G: nx.DiGraph,
+    net: _Net,
+    weights: Mapping[Edge, float],
+    biases: Mapping[Node, float],
+    delays: Mapping[Edge, float],
+    batches: list[tuple[Array, Array]],
+    n_iterations: int,
+    rule: str,
+    feedback: Mapping[Edge, float] | None,
+    optimizer: str,
+    lr: float,
+    options: Mapping[str, Any],
+    schedule: _Schedule,
+) -> ReferenceResult | None:
+    """:func:`train` when one iteration runs at a time and nothing is lost;
+    ``None`` if a deadline could cut an iteration short (then the event loop
+    decides what happens)."""
+    layout, theta = _layout(G, net, weights, biases, delays)
+    m = layout.n_inputs
+    hidden = [layout.nodes[p] for p in layout.hidden_rows]
+    feedback_delay = None
+    if rule == "feedback_alignment":
+        by_edge = (feedback.get(e, 0.0) for e in net.edges)  # 0: from an input
+        feedback = np.fromiter(by_edge, np.float64, len(net.edges))[layout.by_dst]
+    elif rule == "direct_feedback_alignment":
+        feedback = np.array([[feedback[o, h] for o in net.outputs] for h in hidden])
+        feedback_delay = np.array(
+            [[delays.get((h, o), 1.0) for o in net.outputs] for h in hidden]
+        ).reshape(len(hidden), len(net.outputs))
+        feedback = feedback.reshape(feedback_delay.shape)
+    # the times: iteration s enters at T_s and is done C later
+    _, B = _path_times(layout, rule, feedback_delay)
+    critical = float(B[m:].max())
+    if schedule.timeout is not None and schedule.timeout < 2 * critical:
+        return None  # (the default timeout is 2·C)
+    entries = np.zeros(n_iterations)
+    for s in range(1, n_iterations):
+        entries[s] = max(entries[s - 1] + schedule.interval, entries[s - 1] + critical)
+    ends = entries + critical
+
+    theta, loss = _train_by_generation(
+        layout, theta, _Optimizer(optimizer, lr, options, theta.size), batches,
+        n_iterations, rule, feedback,
+    )  # fmt: skip
+    n_edges = len(layout.by_dst)
+    w = np.empty(n_edges)
+    w[layout.by_dst] = theta[:n_edges]  # back to G.edges order
+    b = np.empty(len(layout.nodes))
+    b[layout.rank[m:]] = theta[n_edges:]  # by rank: G.nodes order
+    b = b[net.generation > 0]  # of net.neurons
+    staleness = {v: np.zeros(n_iterations, dtype=int) for v in net.neurons}
+    for array in (loss, entries, ends, *staleness.values()):
+        array.setflags(write=False)
+    return ReferenceResult(
+        dict(zip(net.edges, w.tolist(), strict=True)),
+        {
+            v: bias
+            for v, bias in zip(net.neurons, b.tolist(), strict=True)
+            if v not in net.unbiased
+        },
+        loss, entries, ends, staleness,
+    )  # fmt: skip
+
+
 # --- the general form: public functions ---
 
 
@@ -1076,6 +1453,12 @@ def train(
     by ``rule``, and every parameter steps with the gradient of the
     batch-mean loss. ``G``, ``X`` and ``Z`` are left untouched.
 
+    With ``in_flight=1``, no ``drops`` and no deadline shorter than twice an
+    iteration (the default ``timeout``), whatever the ``interval``, that is
+    what runs: a generation of the graph at a time on arrays, and ``T_s``,
+    ``done(s)`` from the longest paths of delays. Otherwise the event loop
+    runs. Both give the same numbers to rounding.
+
     Parameters
     ----------
     G, X, Z, inputs, outputs, rule, feedback
@@ -1182,6 +1565,39 @@ def train(
     >>> result.ends
     array([ 3.,  9., 12.])
     """
+    return _train(
+        G, X, Z, inputs=inputs, outputs=outputs, learning_rate=learning_rate,
+        epochs=epochs, batch_size=batch_size, optimizer=optimizer,
+        optimizer_options=optimizer_options, rule=rule, feedback=feedback,
+        in_flight=in_flight, interval=interval, stash=stash, drops=drops,
+        on_missing=on_missing, timeout=timeout, events=False,
+    )  # fmt: skip
+
+
+def _train(
+    G: nx.DiGraph,
+    X: ArrayLike,
+    Z: ArrayLike,
+    *,
+    inputs: Sequence[Node] | None,
+    outputs: Sequence[Node] | None,
+    learning_rate: float | None,
+    epochs: int,
+    batch_size: int,
+    optimizer: str,
+    optimizer_options: Mapping[str, Any] | None,
+    rule: str,
+    feedback: Mapping[Edge, float] | None,
+    in_flight: int | None,
+    interval: float,
+    stash: bool,
+    drops: Iterable[tuple[Node, Node, str, int]],
+    on_missing: str,
+    timeout: float | None,
+    events: bool,
+) -> ReferenceResult:
+    """:func:`train`; ``events=True`` runs the event loop even when the
+    schedule is sequential (to check the fast path against it)."""
     net, weights, biases = _read(G, inputs, outputs)
     feedback = _check_rule(net, rule, feedback)
     lr, options = _check_optimizer(optimizer, learning_rate, optimizer_options)
@@ -1190,15 +1606,23 @@ def train(
     X = _matrix(X, "X", len(net.inputs))
     Z = _matrix(Z, "Z", len(net.outputs), X.shape[0])
     delays = _delays(G, net)
-    routes = _routes(net, rule, delays)
     schedule = _check_schedule(
-        G, net, routes, delays, in_flight, interval, stash, drops, on_missing, timeout
+        G, net, rule, delays, in_flight, interval, stash, drops, on_missing, timeout
     )
 
     batches = [
         (X[start : start + batch_size], Z[start : start + batch_size])
         for start in range(0, X.shape[0], batch_size)
     ]
+    n_iterations = epochs * len(batches)
+    if not events and schedule.in_flight == 1 and not schedule.drops:
+        result = _sequential(
+            G, net, weights, biases, delays, batches, n_iterations, rule, feedback,
+            optimizer, lr, options, schedule,
+        )  # fmt: skip
+        if result is not None:
+            return result
+    routes = _routes(net, rule, delays)
     node_rank = {v: r for r, v in enumerate(G.nodes)}
     neurons = {
         v: _Neuron(
@@ -1210,7 +1634,7 @@ def train(
         for v in net.neurons
     }
     simulation = _Simulation(
-        net, routes, delays, neurons, batches, epochs * len(batches), rule,
+        net, routes, delays, neurons, batches, n_iterations, rule,
         feedback, schedule, node_rank,
     )  # fmt: skip
     simulation.run()
