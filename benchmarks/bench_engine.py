@@ -46,7 +46,9 @@ def worker(mode: str, n: int, runs: int) -> None:
     X = rng.standard_normal((n, SIZES[0]))
     Z = rng.standard_normal((n, SIZES[-1]))
     lr = 0.001
-    if mode == "numpy":
+    if mode in ("torch", "micrograd"):
+        call = _framework(mode, G, X, Z, lr, n)
+    elif mode == "numpy":
         batch = n if n > 64 else 1
         names = neurosim.graph.layered_names(SIZES)
         Ws = [
@@ -69,6 +71,8 @@ def worker(mode: str, n: int, runs: int) -> None:
         options = {"batch_size": n} if mode == "batch" else {}
         if mode == "online4":
             options = {"in_flight": 4}
+        if mode == "recorded":
+            options = {"record": True}
 
         def call():
             net.train(X, Z, learning_rate=lr, **options)
@@ -80,6 +84,71 @@ def worker(mode: str, n: int, runs: int) -> None:
         call()
         times.append(time.perf_counter() - start)
     print(json.dumps(times))
+
+
+def _framework(mode: str, G, X, Z, lr: float, n: int):
+    """Per-sample SGD on the same network in PyTorch (eager, float64) or micrograd."""
+    import numpy as np
+
+    import neurosim
+
+    names = neurosim.graph.layered_names(SIZES)
+    Ws = [
+        np.array([[G.edges[u, v]["weight"] for v in names[k + 1]] for u in names[k]])
+        for k in range(len(SIZES) - 1)
+    ]
+    bs = [
+        np.array([G.nodes[v]["bias"] for v in names[k + 1]])
+        for k in range(len(SIZES) - 1)
+    ]
+    if mode == "torch":
+        import torch
+
+        torch.set_num_threads(1)
+        layers = []
+        for k, (W, b) in enumerate(zip(Ws, bs, strict=True)):
+            linear = torch.nn.Linear(*W.shape, dtype=torch.float64)
+            with torch.no_grad():
+                linear.weight.copy_(torch.from_numpy(W.T))
+                linear.bias.copy_(torch.from_numpy(b))
+            layers.append(linear)
+            if k < len(Ws) - 1:
+                layers.append(torch.nn.ReLU())
+        model = torch.nn.Sequential(*layers)
+        optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+        Xt, Zt = torch.from_numpy(X), torch.from_numpy(Z)
+
+        def call():
+            for i in range(n):
+                optimizer.zero_grad()
+                loss = 0.5 * ((model(Xt[i : i + 1]) - Zt[i : i + 1]) ** 2).sum()
+                loss.backward()
+                optimizer.step()
+
+        return call
+    from micrograd.nn import MLP
+
+    model = MLP(SIZES[0], SIZES[1:])  # relu hidden, linear output: the same net
+    for layer, W, b in zip(model.layers, Ws, bs, strict=True):
+        for j, neuron in enumerate(layer.neurons):
+            for i, w in enumerate(neuron.w):
+                w.data = float(W[i, j])
+            neuron.b.data = float(b[j])
+    parameters = model.parameters()
+
+    def call():
+        for i in range(n):
+            out = model(X[i].tolist())
+            loss = (
+                sum((o - float(z)) ** 2 for o, z in zip(out, Z[i], strict=True)) * 0.5
+            )
+            for p in parameters:
+                p.grad = 0.0
+            loss.backward()
+            for p in parameters:
+                p.data -= lr * p.grad
+
+    return call
 
 
 def blas() -> str:
@@ -126,6 +195,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1024, help="mini-batch size")
     parser.add_argument("--rounds", type=int, default=4, help="alternations")
     parser.add_argument("--runs", type=int, default=2, help="timed runs per process")
+    parser.add_argument(
+        "--recorded", type=int, default=100, help="samples of the recording case"
+    )
     args = parser.parse_args()
     if args.worker:
         mode, n, runs = args.worker
@@ -157,6 +229,12 @@ def main() -> None:
         ("online, 4 in flight", "online4", args.samples, args.samples),
         (f"batch {args.batch}", "batch", args.batch, 1),
     ]
+    others = [  # (label, mode, samples): other engines, and recording
+        ("PyTorch eager", "torch", args.samples),
+        ("micrograd", "micrograd", 2),
+        (f"online, recorded ({args.recorded})", "recorded", args.recorded),
+        (f"online, unrecorded ({args.recorded})", "online", args.recorded),
+    ]
     numpy_cases = {"online": ("numpy", args.samples), "batch": ("numpy", args.batch)}
     times: dict[tuple[str, str], list[float]] = {}
     try:
@@ -173,6 +251,12 @@ def main() -> None:
                 times.setdefault((label, "numpy"), []).extend(
                     measure(ROOT, numpy_mode, numpy_n, args.runs)
                 )
+            for label, mode, n in others:
+                try:
+                    got = measure(ROOT, mode, n, 1)
+                except subprocess.CalledProcessError:  # not installed
+                    continue
+                times.setdefault((label, "this"), []).extend(got)
     finally:
         if worktree is not None:
             subprocess.run(
@@ -231,6 +315,24 @@ def main() -> None:
             if label.startswith("online,") and stat == "best" and sequential:
                 row += f"   {t / sequential:.2f}× sequential per message"
             print(row)
+    online = min(times["online", "this"]) / args.samples
+    for label, _mode, n in others[:2]:
+        if (label, "this") in times:
+            t = min(times[label, "this"]) / n
+            compare = (
+                f"neurosim ÷ {label} = {online / t:.1f}×"
+                if online > t
+                else f"neurosim is {t / online:.1f}× faster"
+            )
+            print(f"{label + ', online':<28}{_ms(t):>12} per sample: {compare}")
+        else:
+            print(f"{label}: not installed, skipped")
+    recorded = min(times[others[2][0], "this"])
+    unrecorded = min(times[others[3][0], "this"])
+    print(
+        f"recording {args.recorded} online samples: {recorded:.2f} s against "
+        f"{unrecorded:.2f} s, {recorded / unrecorded:.2f}× (best runs)"
+    )
     print(
         f"{args.rounds} rounds × {args.runs} runs per process; BLAS pinned to one "
         "thread; per-call times include starting the tasks"
