@@ -192,7 +192,7 @@ def figure(rows: list[dict], path: Path) -> None:
         ax.grid(True, which="both", alpha=0.3)
     ax_time.set_ylabel("seconds")
     ax_time.set_title("time (fresh network, BLAS on one thread)")
-    ax_time.legend(fontsize=7, ncol=2)
+    ax_time.legend(fontsize=7, ncol=2, loc="lower right")
     ax_memory.set_ylabel("peak resident memory (MiB)")
     ax_memory.set_title("memory of the whole process")
     ax_memory.axhline(2.5 * 1024, color="grey", linestyle=":", label="2.5 GiB")
