@@ -54,6 +54,7 @@ import itertools
 import math
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import networkx as nx
@@ -119,15 +120,15 @@ def _formula(activation: Any, where: str) -> _Formula:
 
 @dataclass(frozen=True)
 class _Net:
-    """What the general form needs of a graph, read once and never written."""
+    """What the general form needs of a graph, read once (``preds`` and
+    ``succs`` when first used) and never written."""
 
     inputs: list[Node]
     outputs: list[Node]
     order: list[Node]  # the non-input nodes, topologically sorted
-    preds: dict[Node, list[Node]]  # predecessor order = order of the θ vector
-    succs: dict[Node, list[Node]]  # of every node, inputs included
     formula: dict[Node, _Formula]
     edges: list[Edge]  # G.edges order: the order of every weights dict
+    attributes: tuple[dict, ...]  # G's own attribute dict of each edge (read only)
     neurons: list[Node]  # non-input nodes in G.nodes order: every biases dict
     unbiased: frozenset  # neurons whose bias attribute is None: b = 0, untrained
     # the same as arrays: nodes are numbered by their rank in G.nodes
@@ -135,6 +136,17 @@ class _Net:
     generation: NDArray[np.intp]  # of each node: 0 for the inputs
     edge_src: NDArray[np.intp]  # the rank of u of each edge, G.edges order
     edge_dst: NDArray[np.intp]  # the rank of v
+    graph: nx.DiGraph  # G itself, read only, for the lists below when first used
+
+    @cached_property
+    def preds(self) -> dict[Node, list[Node]]:
+        """Of every neuron; predecessor order = order of its θ vector."""
+        return {v: list(self.graph.pred[v]) for v in self.neurons}
+
+    @cached_property
+    def succs(self) -> dict[Node, list[Node]]:
+        """Of every node, inputs included."""
+        return {v: list(self.graph.succ[v]) for v in self.nodes}
 
 
 def _generations(
@@ -166,6 +178,16 @@ def _finite(x: Any) -> bool:
     return math.isfinite(x) if type(x) is float else bool(np.isfinite(x))
 
 
+def _plain_floats(values: Sequence[Any], least: float = -math.inf) -> Array | None:
+    """``values`` as an array if all are Python floats or ints (no bools),
+    finite and >= ``least``: the common case, checked at once; else ``None``
+    (then the caller checks them one by one and names the culprit)."""
+    if not set(map(type, values)) <= {float, int}:
+        return None
+    array = np.array(values, dtype=np.float64)
+    return array if np.all(np.isfinite(array) & (array >= least)) else None
+
+
 def _read(
     G: nx.DiGraph, inputs: Sequence[Node] | None, outputs: Sequence[Node] | None
 ) -> tuple[_Net, dict[Edge, float], dict[Node, float]]:
@@ -174,9 +196,13 @@ def _read(
         raise NetworkError("G must be a networkx.DiGraph without cycles")
     nodes = list(G.nodes)
     rank = {v: r for r, v in enumerate(nodes)}
-    edges = list(G.edges(data="weight"))
-    edge_src = np.fromiter((rank[u] for u, _, _ in edges), np.intp, len(edges))
-    edge_dst = np.fromiter((rank[v] for _, v, _ in edges), np.intp, len(edges))
+    triples = list(G.edges(data=True))
+    us, vs, attributes = zip(*triples, strict=True) if triples else ((), (), ())
+    edges = list(zip(us, vs, strict=True))
+    # G.edges runs through G.succ node by node: the sources are in rank order
+    out_degree = np.fromiter(map(len, G.succ.values()), np.intp, len(nodes))
+    edge_src = np.repeat(np.arange(len(nodes)), out_degree)
+    edge_dst = np.fromiter(map(rank.__getitem__, vs), np.intp, len(vs))
     generation = _generations(len(nodes), edge_src, edge_dst)
     if np.any(generation < 0):
         raise NetworkError("G must be a networkx.DiGraph without cycles")
@@ -187,8 +213,7 @@ def _read(
             f"inputs must list each source of G once: {sources}, got {inputs}"
         )
     if outputs is None:
-        sinks = np.bincount(edge_src, minlength=len(nodes)) == 0
-        outputs = [nodes[r] for r in np.flatnonzero(sinks)]
+        outputs = [nodes[r] for r in np.flatnonzero(out_degree == 0)]
     outputs = list(outputs)
     source_set = set(sources)
     bad = [v for v in outputs if v not in G or v in source_set]
@@ -197,11 +222,14 @@ def _read(
             "outputs must be distinct non-input nodes of G, at least one; "
             f"got {outputs}"
         )
-    weights = {}
-    for u, v, w in edges:
-        if w is None or not _finite(w):
-            raise NetworkError(f"edge {(u, v)!r} needs a finite 'weight'")
-        weights[u, v] = float(w)
+    raw = [data.get("weight") for data in attributes]
+    checked = _plain_floats(raw)
+    if checked is None:
+        for (u, v), w in zip(edges, raw, strict=True):
+            if w is None or not _finite(w):
+                raise NetworkError(f"edge {(u, v)!r} needs a finite 'weight'")
+        checked = np.array(raw, dtype=np.float64)
+    weights = dict(zip(edges, checked.tolist(), strict=True))
     neurons = [nodes[r] for r in np.flatnonzero(generation > 0)]
     biases = {}
     unbiased = set()
@@ -218,19 +246,19 @@ def _read(
         inputs=inputs,
         outputs=outputs,
         order=[nodes[r] for r in topological if generation[r] > 0],
-        preds={v: list(G.pred[v]) for v in neurons},
-        succs={v: list(G.succ[v]) for v in nodes},
         formula={
             v: _formula(G.nodes[v].get("activation", "sigmoid"), f"node {v!r}")
             for v in neurons
         },
-        edges=list(weights),
+        edges=edges,
+        attributes=attributes,
         neurons=neurons,
         unbiased=frozenset(unbiased),
         nodes=nodes,
         generation=generation,
         edge_src=edge_src,
         edge_dst=edge_dst,
+        graph=G,
     )
     return net, weights, biases
 
@@ -517,20 +545,19 @@ _ARRIVE, _BACKWARD, _FORWARD, _DEADLINE = 0, 1, 2, 3
 
 def _delays(G: nx.DiGraph, net: _Net) -> dict[Edge, float]:
     """The ``delay`` of every connection (default 1), finite and >= 0."""
-    delays = {}
-    for u, v, d in G.edges(data="delay", default=1.0):  # net.edges order
-        if type(d) is float and 0 <= d < math.inf:  # the common case, fast
-            delays[u, v] = d
-            continue
-        if isinstance(d, bool) or not isinstance(d, int | float | np.number):
-            d = np.nan
-        if not (_finite(d) and d >= 0):
-            raise NetworkError(
-                f"edge {(u, v)!r} has delay {G.edges[u, v]['delay']!r}; "
-                "it must be a finite number >= 0"
-            )
-        delays[u, v] = float(d)
-    return delays
+    raw = [data.get("delay", 1.0) for data in net.attributes]
+    checked = _plain_floats(raw, least=0.0)
+    if checked is None:
+        for (u, v), d in zip(net.edges, raw, strict=True):
+            if isinstance(d, bool) or not isinstance(d, int | float | np.number):
+                d = np.nan
+            if not (_finite(d) and d >= 0):
+                raise NetworkError(
+                    f"edge {(u, v)!r} has delay {G.edges[u, v]['delay']!r}; "
+                    "it must be a finite number >= 0"
+                )
+        checked = np.array(raw, dtype=np.float64)
+    return dict(zip(net.edges, checked.tolist(), strict=True))
 
 
 @dataclass(frozen=True)
@@ -731,6 +758,8 @@ class _Simulation:
         self.neurons, self.batches, self.n = neurons, batches, n_iterations
         self.rule, self.feedback, self.schedule = rule, feedback, schedule
         self.node_rank = node_rank
+        # (u, v) -> the index of w_uv in v's weights: predecessor order
+        self.slot = {(u, v): i for v in net.neurons for i, u in enumerate(net.preds[v])}
         self.target = {o: k for k, o in enumerate(net.outputs)}
         self.queue: list[tuple] = []
         self.pushed = 0  # the last tiebreak: the order of pushing
@@ -882,7 +911,7 @@ class _Simulation:
             elif self.rule == "direct_feedback_alignment":
                 coefficient = self.feedback[v, u]
             else:  # the weight of u → v, before this update
-                coefficient = weights[self.net.preds[v].index(u)]
+                coefficient = weights[self.slot[u, v]]
             self.send(v, u, kind, s, coefficient * signal, d)
         # update(s): the gradient of iteration s on the current parameters
         grad_w = [-np.mean(g * x) for x in kept.x]
@@ -1649,7 +1678,8 @@ def _train(
     staleness = simulation.staleness
     for array in (loss, entries, ends, *staleness.values()):
         array.setflags(write=False)
-    weights = {(u, v): float(neurons[v].w[net.preds[v].index(u)]) for u, v in net.edges}
+    slot = simulation.slot
+    weights = {(u, v): float(neurons[v].w[slot[u, v]]) for u, v in net.edges}
     biases = {v: neurons[v].b for v in net.neurons if v not in net.unbiased}
     return ReferenceResult(weights, biases, loss, entries, ends, staleness)
 
