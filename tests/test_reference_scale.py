@@ -152,6 +152,16 @@ def test_fast_path_with_activation_objects_and_deadlines():
                 batch_size=2, epochs=2, on_missing=on_missing, interval=1.5,
             )  # fmt: skip
             assert_results_equal(fast, slow)
+        # a deadline shorter than an iteration: messages are late, the event
+        # loop decides (train falls back to it)
+        fast, slow = both(
+            G, X, Z, outputs=["y0", "y1"], rule=rule, feedback=feedback,
+            on_missing="zero", timeout=2.0,
+        )  # fmt: skip
+        assert_results_equal(fast, slow)
+        sequential, _ = both(G, X, Z, outputs=["y0", "y1"], rule=rule,
+                             feedback=feedback)  # fmt: skip
+        assert not np.allclose(fast.loss, sequential.loss)
 
 
 def sparse_dag(n_layers, width, fan_in, n_skips, seed):
