@@ -686,6 +686,25 @@ def _message_columns(
     for r, keep in rows:
         links = r.links
         n_links = len(links.destination)
+        if keep is None and r.extra is None and not batched:  # the common case
+            stop = at + n_links
+            destination[at:stop] = links.destination
+            received[at:stop] = r.arrival
+            if r.fate is not None:
+                fate[at:stop] = r.fate
+            value[at:stop] = (
+                r.value
+                if r.coefficients is None
+                else (
+                    r.coefficients * r.value  # the same products as the transport's
+                )
+            )
+            iteration[at:stop] = r.iteration
+            kind[at:stop] = r.kind
+            source[at:stop] = r.source
+            sent[at:stop] = r.sent_at
+            at = stop
+            continue
         arrival = np.broadcast_to(np.asarray(r.arrival, dtype=np.float64), (n_links,))
         if r.coefficients is None:  # one value on every link
             values: Any = None
