@@ -83,7 +83,8 @@ class Run:
     is output ``j``'s column of ``Z`` (``None`` for ``predict``, whose
     ``optimizer`` is ``None`` too). ``careful`` selects the message-by-message
     path that faults need (duplicates, deadlines, last values). ``report`` is
-    the conductor's ``send_nowait``; ``updates`` records updates (or None).
+    where reports go (the conductor's collector); ``updates`` records updates
+    (or None).
     """
 
     transport: Transport
