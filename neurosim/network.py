@@ -220,7 +220,7 @@ class Network:
             weights = [topology.weights[u, v] for u in topology.predecessors[v]]
             params = np.array([*weights, 0.0 if bias is None else bias])
             states[v] = NeuronState(v, activation, params, has_bias=bias is not None)
-        self._graph = graph.copy()
+        self._graph = _GraphCopy(graph, topology)
         self._topology = topology
         self._states = states
         self._optimizer: Optimizer | None = None
@@ -276,12 +276,7 @@ class Network:
         >>> net.to_graph().edges["i1", "o1"]["weight"]
         2.0
         """
-        G = self._graph.copy()
-        for (u, v), w in self.weights.items():
-            G.edges[u, v]["weight"] = w
-        for v, b in self.biases.items():
-            G.nodes[v]["bias"] = b
-        return G
+        return self._graph.rebuild(self.weights, self.biases)
 
     def __repr__(self) -> str:
         t = self._topology
@@ -628,6 +623,63 @@ class Network:
         updates = _update_columns(result.updates or [], self, schedule)
         self.last_trace = Trace.from_columns(nodes, messages, updates)
         return self.last_trace
+
+
+class _GraphCopy:
+    """What :meth:`Network.to_graph` needs of the caller's graph, kept compactly.
+
+    A networkx copy costs about 330 bytes per connection; this keeps the
+    nodes' attributes, the edge order as two integer arrays, and only the
+    edge attributes that are neither the weight nor a plain delay (which the
+    topology holds): about 10 bytes per connection of a network built by
+    :func:`neurosim.layered`.
+    """
+
+    def __init__(self, G: nx.DiGraph, topology: Topology):
+        self.graph = dict(G.graph)
+        self.nodes = [(v, dict(data)) for v, data in G.nodes(data=True)]
+        index = {v: i for i, (v, _) in enumerate(self.nodes)}
+        m = G.number_of_edges()
+        self.u = np.empty(m, dtype=np.int32 if len(index) < 2**31 else np.int64)
+        self.v = np.empty_like(self.u)
+        self.has_delay = np.zeros(m, dtype=bool)
+        self.extra: dict[int, dict] = {}
+        self._delays = delays = topology.delays
+        for k, (u, v, data) in enumerate(G.edges(data=True)):
+            self.u[k], self.v[k] = index[u], index[v]
+            rest = {key: x for key, x in data.items() if key != "weight"}
+            if type(rest.get("delay")) is float and rest["delay"] == delays[u, v]:
+                self.has_delay[k] = True
+                del rest["delay"]
+            if rest:
+                self.extra[k] = rest
+
+    def rebuild(self, weights: dict, biases: dict) -> nx.DiGraph:
+        """A new DiGraph like the one given, with these weights and biases."""
+        G = nx.DiGraph()
+        G.graph.update(self.graph)
+        nodes = [v for v, _ in self.nodes]
+        G.add_nodes_from((v, dict(data)) for v, data in self.nodes)
+        for v, b in biases.items():
+            G.nodes[v]["bias"] = b
+        extra = self.extra
+        delay = self.has_delay
+
+        def edges():
+            for k, (i, j) in enumerate(
+                zip(self.u.tolist(), self.v.tolist(), strict=True)
+            ):
+                u, v = nodes[i], nodes[j]
+                data = {"weight": weights[u, v]}
+                if delay[k]:
+                    data["delay"] = delays[u, v]
+                if k in extra:
+                    data.update(extra[k])
+                yield u, v, data
+
+        delays = self._delays
+        G.add_edges_from(edges())  # in the caller's edge order
+        return G
 
 
 @contextmanager
