@@ -14,6 +14,7 @@ import neurosim
 from neurosim import reference
 from neurosim.examples import WORKED_EXAMPLE_DATA, worked_example
 from tests.strategies import problems
+from tests.test_against_reference import assert_same
 
 SETTINGS = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -21,13 +22,6 @@ SETTINGS = settings(
 OPTIMIZERS = ["sgd", "momentum", "adagrad", "adam"]
 RULES = ["backprop", "article", "feedback_alignment", "direct_feedback_alignment"]
 POSITIVE = (0.5, 1.0, 1.5, 2.0, 3.0)
-
-
-def assert_same(actual, expected, what):
-    keys = sorted(expected, key=repr)
-    a = np.array([actual[k] for k in keys])
-    e = np.array([expected[k] for k in keys])
-    np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-13, err_msg=what)
 
 
 def lost_messages(history):

@@ -16,22 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from neurosim.errors import DataError, NetworkError, StalledError, Waiting
-from neurosim.examples import WORKED_EXAMPLE_DATA, worked_example
+from neurosim.examples import WORKED_EXAMPLE_DATA, WORKED_EXAMPLE_NAMES, worked_example
 from neurosim.reference import predict, train, train_layered, update_directions
 from tests.strategies import problems
 
 X0, Z0 = WORKED_EXAMPLE_DATA
 W0 = dict(w1=1.5, w2=2.0, w3=2.0, w4=2.5, w5=1.2, w6=2.5, w7=0.5, w8=1.0)
-NAMES = {
-    "w1": ("i1", "h1"),
-    "w2": ("i1", "h2"),
-    "w3": ("i2", "h1"),
-    "w4": ("i2", "h2"),
-    "w5": ("h1", "o1"),
-    "w6": ("h1", "o2"),
-    "w7": ("h2", "o1"),
-    "w8": ("h2", "o2"),
-}
+NAMES = WORKED_EXAMPLE_NAMES
 
 
 def sequential(G, X, Z, *, learning_rate, epochs=1, batch_size=1, **kwargs):
