@@ -808,6 +808,8 @@ def _message_columns(
 
 def _update_columns(records: list[UpdateRecord], net: Network, schedule: Schedule):
     """One row per changed parameter (the bias last, if the neuron has one)."""
+    # in the trace's order (iteration, time, neuron): the table then needs no sort
+    records = sorted(records, key=lambda r: (r.iteration, r.time, r.neuron))
     topology = net._topology
     rank = {v: i for i, v in enumerate(topology.nodes)}
     sources = {}

@@ -1172,6 +1172,13 @@ def _sort_order(
     are ordered by the tiebreak keys so that the order never depends on the
     order the rows came in; the expensive full sort runs only then.
     """
+    if len(iteration) > 1:  # rows that come in order (the engine's do): no sort
+        d_it, d_time, d_nodes = np.diff(iteration), np.diff(time), np.diff(nodes)
+        later = (d_it > 0) | (
+            (d_it == 0) & ((d_time > 0) | ((d_time == 0) & (d_nodes > 0)))
+        )
+        if later.all():
+            return np.arange(len(iteration))
     order = np.lexsort((nodes, time, iteration))  # the last key is the primary one
     if len(order) > 1:
         same = (
