@@ -300,9 +300,6 @@ class Result:
     stale: list[tuple[int, int, int]]  # (iteration, neuron index, staleness > 0)
     messages: list | None
     updates: list | None
-    delivered: int = 0
-    windows: int = 0
-    extra: dict = field(default_factory=dict)
 
 
 def critical_path(
@@ -463,8 +460,6 @@ async def simulate(
         stale=conductor.stale,
         messages=transport.records,
         updates=updates,
-        delivered=transport.delivered,
-        windows=conductor.windows,
     )
 
 
@@ -578,7 +573,6 @@ class _Conductor:
         self.problems: dict[int, list[tuple[int, str]]] = {}
         self.next_entry = 0
         self.finished = 0
-        self.windows = 0
         self.now = 0.0  # the start of the latest window
         self.L = wires.shortest_delay
         self.deadlines: list[tuple[float, int]] = []
@@ -686,7 +680,6 @@ class _Conductor:
                 deadline, s = heapq.heappop(self.deadlines)
                 for i in self.not_done.get(s, ()):
                     due.setdefault(i, []).append((deadline, s))
-            self.windows += 1
             await self._exchange(window, groups, due)
             if transport.lost:
                 self._check_lost(limit, inclusive)

@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from neurosim.faults import Faults, uniforms
-from neurosim.messages import KINDS, STEP_OF_KIND, SendRecord
+from neurosim.messages import STEP_OF_KIND, SendRecord
 
 __all__ = ["Group", "LinkTable", "Transport", "Window", "link_table"]
 
@@ -181,8 +181,6 @@ class Transport:
         self._heap: list[tuple[float, int, _Parcel]] = []
         self._plans: dict[tuple, _Plan] = {}
         self._seq = 0
-        self.sent = 0  # messages handed to the transport
-        self.delivered = 0
 
     # -- the one place a message is sent
     def send(
@@ -219,7 +217,6 @@ class Transport:
     def _launch(
         self, iteration, step, source, time, links, value, coefficients
     ) -> None:
-        self.sent += len(links.destination)
         if coefficients is None:
             message_value = None if self.batched else value
             payload = value if self.batched else None
@@ -327,11 +324,6 @@ class Transport:
                 copies = (pos, arrival[pos] + links.delay[pos])
         return arrival, fate, copies
 
-    @property
-    def in_flight(self) -> bool:
-        """Whether any message is still travelling."""
-        return bool(self._heap) or bool(self.outbox)
-
     def next_arrival(self) -> float | None:
         """The earliest arrival in flight, or None."""
         return self._heap[0][0] if self._heap else None
@@ -363,7 +355,6 @@ class Transport:
             return Window(nothing, np.empty(0), nothing, np.empty(0), []), {}
         parts.sort(key=_part_order)
         plan = self._plan(parts)
-        self.delivered += plan.total
         row = plan.row
         if all(isinstance(p.value, float) for p in parts):  # online forward
             value = np.array([p.value for p in parts])[row]
@@ -498,6 +489,3 @@ def _cut(p: _Parcel, keep: NDArray[np.bool_]) -> _Parcel:
         p.payload,
         None,
     )
-
-
-_ = KINDS  # the kind codes of LinkTable.kind are those of messages.KINDS
