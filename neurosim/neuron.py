@@ -98,6 +98,7 @@ class Run:
     careful: bool = False
     report: Any = None
     updates: Any = None
+    iterations: int | None = None  # in the whole simulation (None: until closed)
 
     @property
     def training(self) -> bool:
@@ -485,13 +486,14 @@ class Inbox:
     :meth:`close` ends the neuron's task.
     """
 
-    __slots__ = ("_item", "_task")
+    __slots__ = ("_item", "_task", "ended")
     _EMPTY = object()
     _CLOSED = object()
 
     def __init__(self) -> None:
         self._item: Any = Inbox._EMPTY
         self._task: Any = None
+        self.ended = False  # the neuron's task has returned
 
     def put(self, item: Any) -> None:
         """Deliver `item` (the conductor's side; never blocks)."""
@@ -529,21 +531,20 @@ class Inbox:
 async def run_neuron(
     state: NeuronState, wiring: Wiring, inbox: Inbox, run: Run
 ) -> None:
-    """A neuron's task: one delivery per window until the conductor closes its inbox.
+    """A neuron's task: one delivery per window, until its work is done.
 
     A delivery is a tuple ``(parts, deadlines)`` (see :meth:`Neuron.take`), or a list of
     iterations to ask what the neuron still waits for in them (the
-    watchdog's question).
+    watchdog's question). On reliable connections nothing can arrive after
+    the neuron's last step of the last iteration, so it ends there; with
+    faults, late copies may still come, and it ends when the conductor closes
+    its inbox. Call it inside ``np.errstate(all="ignore")``: non-finite
+    values are reported (a DivergenceError), not warned about.
     """
     neuron = Neuron(state, wiring, run)
-    # non-finite values are reported (DivergenceError), not warned about
-    with np.errstate(all="ignore"):
-        await _serve(neuron, inbox, run.report)
-
-
-async def _serve(neuron: Neuron, inbox: Inbox, report) -> None:
-    get, take = inbox.get, neuron.take
-    while True:
+    get, take, report = inbox.get, neuron.take, run.report
+    last = -1 if run.careful or run.iterations is None else run.iterations
+    while neuron.finished != last:
         try:
             delivery = await get()
         except trio.EndOfChannel:
@@ -552,3 +553,4 @@ async def _serve(neuron: Neuron, inbox: Inbox, report) -> None:
             report(take(*delivery))
         else:  # the watchdog's question: a list of iterations
             report((neuron.me, neuron.waiting(delivery)))
+    inbox.ended = True

@@ -415,16 +415,16 @@ async def simulate(
         on_missing="error" if faults is None else faults.on_missing,
         careful=careful,
         updates=record_update,
+        iterations=len(schedule),
     )
     boxes = [Inbox() for _ in range(len(nodes) - n_in)]
-    inboxes = [None] * n_in + [box.put for box in boxes]
     reports = run.report = _Reports()
     conductor = _Conductor(
         topology,
         wires,
         schedule,
         transport,
-        inboxes,
+        boxes,
         reports,
         XT,
         training,
@@ -440,14 +440,16 @@ async def simulate(
             raise NeuronError(v, f"{type(exc).__name__}: {exc}") from exc
 
     try:
-        async with trio.open_nursery() as nursery:
-            for i in range(n_in, len(nodes)):
-                nursery.start_soon(node_task, i)
-            try:
-                await conductor.run()
-            finally:
-                for box in boxes:
-                    box.close()
+        # the tasks inherit it: non-finite values are reported, not warned about
+        with np.errstate(all="ignore"):
+            async with trio.open_nursery() as nursery:
+                for i in range(n_in, len(nodes)):
+                    nursery.start_soon(node_task, i)
+                try:
+                    await conductor.run()
+                finally:
+                    for box in boxes:
+                        box.close()
     except BaseExceptionGroup as group:
         error = _first_error(group, rank)
         if error is group:
@@ -544,7 +546,7 @@ class _Conductor:
         wires,
         schedule,
         transport,
-        inboxes,
+        boxes,
         reports,
         XT,
         training,
@@ -552,7 +554,9 @@ class _Conductor:
         progress,
     ):
         self.topology, self.wires, self.schedule = topology, wires, schedule
-        self.transport, self.inboxes, self.reports = transport, inboxes, reports
+        self.transport, self.boxes, self.reports = transport, boxes, reports
+        # the neurons' inboxes by node index (input nodes have none)
+        self.inboxes = [None] * len(topology.inputs) + [box.put for box in boxes]
         self.XT, self.training, self.faults, self.progress = (
             XT,
             training,
@@ -797,7 +801,9 @@ class _Conductor:
             )
             time = first.arrival
         else:
-            asked = list(range(self.n_in, len(self.nodes)))
+            asked = [  # a neuron whose task has ended waits for nothing
+                i for i, box in enumerate(self.boxes, self.n_in) if not box.ended
+            ]
             iterations = set(self.remaining)
             time = self.now
         if self.held:  # let the neurons file what was held back, then ask

@@ -269,6 +269,25 @@ async def test_the_task_serves_one_delivery_per_window_until_its_inbox_closes():
     assert len(reports) == 2
 
 
+async def test_on_reliable_connections_the_task_ends_after_its_last_iteration():
+    h = Harness(training=False)
+    h.run.iterations = 1
+    inbox = Inbox()
+    reports = []
+    h.run.report = reports.append
+    h.arrive(FORWARD, 0, 0, 1.0, 2.0)
+    h.arrive(FORWARD, 1, 0, 1.0, 3.0)
+    h.transport.flush()
+    window, groups = h.transport.window(1.0, inclusive=True)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(run_neuron, h.state, h.wiring, inbox, h.run)
+        await trio.testing.wait_all_tasks_blocked()
+        assert not inbox.ended  # waiting for its one iteration
+        inbox.put(([(window, g) for g in groups[2]], ()))
+    assert inbox.ended  # returned without a close: no wake-up spent on it
+    assert reports[0][1] == [(0, 1.0, 0)]
+
+
 async def test_a_waiting_neuron_can_be_cancelled():
     inbox = Inbox()
     with trio.move_on_after(1) as scope:
