@@ -21,7 +21,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from functools import cached_property
 from operator import itemgetter
 from typing import Any
@@ -542,8 +542,7 @@ class Trace:
         sent_at = m["sent_at"].astype(np.float64)
         received_at = m["received_at"].astype(np.float64)
         value = m["value"]
-        if value.dtype != object:
-            value = value.astype(np.float64)
+        value = value.astype(np.float64) if value.dtype != object else value.copy()
         fate = m["fate"].astype(np.int8) if "fate" in m else None
         n = len(nodes)
         tiebreak = [received_at] if value.dtype == object else [value, received_at]
@@ -565,28 +564,20 @@ class Trace:
         u_order = _sort_order(
             _pair_key(u_epoch, u_sample), time, neuron * (n + 1) + bias_last, [new, old]
         )
+        take = _taker(u_order)  # the columns are copies already (astype)
         table = UpdateTable(
             nodes,
-            u_epoch[u_order],
-            u_sample[u_order],
-            neuron[u_order],
-            u_source[u_order],
-            old[u_order],
-            new[u_order],
-            time[u_order],
+            *map(take, (u_epoch, u_sample, neuron, u_source, old, new, time)),
         )
+        take = _taker(order)
         return cls(
             nodes,
-            epoch[order],
-            sample[order],
-            kind[order],
-            source[order],
-            destination[order],
-            sent_at[order],
-            received_at[order],
-            value[order],
+            *map(
+                take,
+                (epoch, sample, kind, source, destination, sent_at, received_at, value),
+            ),
             table,
-            None if fate is None else fate[order],
+            None if fate is None else take(fate),
         )
 
     def rows(self) -> list[tuple[Any, ...]]:
@@ -1163,10 +1154,19 @@ def _pair_key(epoch: NDArray[np.int64], sample: NDArray[np.int64]) -> NDArray:
     return (epoch - int(epoch.min())) * (int(sample.max()) - low + 1) + (sample - low)
 
 
+def _taker(order: NDArray[np.intp] | None) -> Callable[[NDArray], NDArray]:
+    """Rows in `order` (from :func:`_sort_order`; None: as they are)."""
+    if order is None:
+        return lambda column: column
+    return lambda column: column[order]
+
+
 def _sort_order(
     iteration: NDArray, time: NDArray, nodes: NDArray, tiebreak: list[NDArray]
-) -> NDArray[np.intp]:
+) -> NDArray[np.intp] | None:
     """The order by iteration, time and nodes, then by ``tiebreak``.
+
+    None when the rows are in that order already.
 
     Rows equal in the first three keys (none in a trace the engine records)
     are ordered by the tiebreak keys so that the order never depends on the
@@ -1178,7 +1178,7 @@ def _sort_order(
             (d_it == 0) & ((d_time > 0) | ((d_time == 0) & (d_nodes > 0)))
         )
         if later.all():
-            return np.arange(len(iteration))
+            return None
     order = np.lexsort((nodes, time, iteration))  # the last key is the primary one
     if len(order) > 1:
         same = (
