@@ -152,7 +152,10 @@ def main() -> None:
                 flush=True,
             )
     if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=1))
+        from neurosim._files import atomic_write
+
+        with atomic_write(args.json) as file:
+            file.write(json.dumps(rows, indent=1).encode())
     figure(rows, Path(args.figure))
     print(f"wrote {args.figure}")
 
@@ -199,9 +202,9 @@ def figure(rows: list[dict], path: Path) -> None:
     ax_memory.legend(fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=120)
-    os.replace(tmp, path)
+    from neurosim._files import save_figure
+
+    save_figure(fig, path, dpi=120)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
     neurosim list                        the scenarios, one line each
     neurosim run NAME|PATH [options]     run a scenario (--out --epochs --seed --quiet)
     neurosim demo [--out DIR] [--quiet]  the worked example of the article
-    neurosim plot TRACE.csv --out FILE [--epoch N] [--sample N]
+    neurosim plot TRACE.csv --out FILE [--epoch N] [--sample N] [--no-check]
     neurosim --version
 
 Scenarios are plain scripts with a ``main(argv)`` function. They are found in
@@ -197,16 +197,15 @@ def _plot(options: argparse.Namespace) -> int:
     import matplotlib.pyplot as plt
 
     from neurosim import plot
+    from neurosim._files import save_figure
     from neurosim.trace import Trace
 
     path = Path(options.trace)
     read = Trace.read_jsonl if path.suffix == ".jsonl" else Trace.read_csv
     try:
-        trace = read(path)
+        trace = read(path, check=not options.no_check)
     except OSError as error:
         raise CliError(f"cannot read trace {path}: {error.strerror}") from None
-    except UnicodeDecodeError:
-        raise CliError(f"{path} is not a trace file (not UTF-8 text)") from None
     iterations = trace.iterations()
     if not iterations:
         raise CliError(f"{path} holds no messages or updates to plot")
@@ -231,7 +230,7 @@ def _plot(options: argparse.Namespace) -> int:
     ax = plot.timeline(trace, epoch=epoch, sample=sample)
     out = Path(options.out)
     try:
-        ax.figure.savefig(out, dpi=150)
+        out = save_figure(ax.figure, out, dpi=150)
     except OSError as error:
         raise CliError(f"cannot write {out}: {error.strerror}") from None
     except ValueError as error:  # an unknown image format
@@ -314,6 +313,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--sample", type=non_negative_int, metavar="N", help="sample (default: first)"
     )
     plotting.add_argument("--quiet", action="store_true", help="print only errors")
+    plotting.add_argument(
+        "--no-check",
+        action="store_true",
+        help="read a trace without its end line (hand-made, or older)",
+    )
     plotting.set_defaults(handler=_plot)
     return parser
 

@@ -60,6 +60,7 @@ from matplotlib.patches import FancyArrowPatch
 from matplotlib.ticker import MaxNLocator
 from numpy.typing import NDArray
 
+from neurosim._files import atomic_write
 from neurosim.errors import DataError
 from neurosim.trace import KINDS, Trace
 
@@ -1857,7 +1858,9 @@ def animate(
         trained network works too), else from the graph. With ``None`` the
         connections come from the trace's messages.
     path : str or path
-        The GIF to write.
+        The GIF to write, whole or not at all: it is rendered in memory and
+        written to a temporary file renamed over `path`, so a failure or an
+        interrupt leaves what was there before.
     epoch, sample : int
         The iteration to show.
     fps : int
@@ -1896,11 +1899,14 @@ def animate(
             np.full(hold_end, t1),
         ]
     )
+    # Not writer.saving(), whose finish() writes what it has even when a
+    # frame fails or Ctrl-C stops it: the GIF is written once, whole.
     writer = _GifWriter(fps=fps)
-    with writer.saving(figure, str(path), dpi):
-        for t in times:
-            player.show(float(t), dt=(t1 - t0) / max(moving - 1, 1))
-            writer.grab_frame()
+    writer.setup(figure, str(path), dpi)
+    for t in times:
+        player.show(float(t), dt=(t1 - t0) / max(moving - 1, 1))
+        writer.grab_frame()
+    writer.finish()
     return path
 
 
@@ -2024,13 +2030,15 @@ class _GifWriter(AbstractMovieWriter):
             mosaic.paste(frame, (0, height * k))
         palette = mosaic.quantize(255, method=Image.Quantize.FASTOCTREE)
         images = [f.quantize(palette=palette, dither=Image.Dither.NONE) for f in frames]
-        images[0].save(
-            self.outfile,
-            save_all=True,
-            append_images=images[1:],
-            duration=round(1000 / self.fps),
-            loop=0,
-        )
+        with atomic_write(self.outfile) as file:
+            images[0].save(
+                file,
+                format="GIF",
+                save_all=True,
+                append_images=images[1:],
+                duration=round(1000 / self.fps),
+                loop=0,
+            )
 
 
 def _trace_connections(trace: Trace) -> list[tuple[Hashable, Hashable]]:

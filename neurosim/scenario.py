@@ -254,19 +254,31 @@ class Scenario:
         return path
 
     def save(self, figure: Any, filename: str, *, dpi: int = 150) -> Path:
-        """Save a matplotlib Figure (or an Axes' figure) and close it."""
+        """Save a matplotlib Figure (or an Axes' figure) and close it.
+
+        The file is replaced whole or not at all (a temporary file renamed
+        into place); a name without an extension gets ``.png``. Returns the
+        path written.
+        """
         import matplotlib.pyplot as plt
+
+        from neurosim._files import save_figure
 
         figure = getattr(figure, "figure", figure)  # an Axes gives its Figure
         path = self.path(filename)
         try:
-            figure.savefig(path, dpi=dpi)
+            written = save_figure(figure, path, dpi=dpi)
         finally:
             plt.close(figure)
-        return path
+        if written != path:  # the extension matplotlib added
+            self.written[self.written.index(path)] = written
+        return written
 
     def save_trace(self, trace: Any, filename: str = "trace.csv") -> Path:
-        """Write a :class:`neurosim.Trace` as CSV (``neurosim plot`` reads it)."""
+        """Write a :class:`neurosim.Trace` as CSV (``neurosim plot`` reads it).
+
+        Like every file neurosim writes, it is replaced whole or not at all.
+        """
         path = self.path(filename)
         trace.to_csv(path)
         return path

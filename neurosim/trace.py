@@ -17,11 +17,13 @@ then the node order of the neuron and of the predecessor (the bias last).
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
 import os
 import re
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from operator import itemgetter
 from typing import Any
@@ -29,10 +31,22 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from neurosim._files import atomic_write
 from neurosim.errors import DataError
 from neurosim.messages import FATES, KINDS
 
-__all__ = ["CSV_COLUMNS", "FATES", "KINDS", "Record", "Trace", "UpdateTable"]
+__all__ = [
+    "CSV_COLUMNS",
+    "FATES",
+    "KINDS",
+    "MAX_ITERATION",
+    "MAX_JSON_DEPTH",
+    "MAX_LINE_BYTES",
+    "MAX_TIME",
+    "Record",
+    "Trace",
+    "UpdateTable",
+]
 
 # KINDS (from neurosim.messages, the one table of message kinds) are in their
 # sort order. ``"feedback"`` is a message a direct-feedback rule sends from an
@@ -69,8 +83,27 @@ _MESSAGE_FIELDS = (
 )
 _UPDATE_FIELDS = ("epoch", "sample", "neuron", "source", "old", "new", "time")
 _JSONL_FORMAT = "neurosim-trace"
-_JSONL_VERSION = 1
+_JSONL_VERSION = 2  # 2: the file ends with an end line; 1 (no end line) is read too
 _INTEGER_CELL = re.compile(r"-?[0-9]+")
+
+# What the readers accept, so that a damaged or hostile file is a DataError
+# and never a hang, a memory blow-up or a RecursionError.
+
+#: The longest line the readers take, in bytes (a line of ``/dev/zero`` is
+#: refused after this many).
+MAX_LINE_BYTES = 64 * 2**20
+#: The deepest JSON nesting the readers take (a trace needs 2).
+MAX_JSON_DEPTH = 16
+#: The largest epoch or sample number of a trace (epochs and samples are
+#: integers from 0 to this).
+MAX_ITERATION = 2**31 - 1
+#: The largest virtual time of a trace, in absolute value: times are finite
+#: and within ``±2**53``, beyond which float64 no longer holds every integer
+#: (and a plot's arithmetic overflows).
+MAX_TIME = 2.0**53
+# The end lines, as their first bytes (how a reader knows one) and in full.
+_CSV_END = b"# end: "
+_JSONL_END = b'{"record": "end", '
 
 Value = float | NDArray[np.float64]
 
@@ -452,7 +485,9 @@ class Trace:
         ------
         DataError
             A row of the wrong length, an unknown node or kind, a value that
-            is neither a number nor a 1-D array.
+            is neither a number nor a 1-D array, an epoch or sample outside
+            0 to :data:`MAX_ITERATION`, a time that is not finite or beyond
+            :data:`MAX_TIME`.
         """
         nodes = tuple(nodes)
         index = {node: i for i, node in enumerate(nodes)}
@@ -474,8 +509,8 @@ class Trace:
         return cls.from_columns(
             nodes,
             {
-                "epoch": np.fromiter(columns[0], dtype=np.int64, count=n),
-                "sample": np.fromiter(columns[1], dtype=np.int64, count=n),
+                "epoch": _iteration_numbers(columns[0], "epoch"),
+                "sample": _iteration_numbers(columns[1], "sample"),
                 "kind": _codes(columns[2], _KIND_CODE, np.int8, "message kind"),
                 "source": _codes(columns[3], index, np.intp, "node"),
                 "destination": _codes(columns[4], index, np.intp, "node"),
@@ -544,6 +579,9 @@ class Trace:
         value = m["value"]
         value = value.astype(np.float64) if value.dtype != object else value.copy()
         fate = m["fate"].astype(np.int8) if "fate" in m else None
+        _check_columns(
+            "message", epoch, sample, sent_at=sent_at, received_at=received_at
+        )
         n = len(nodes)
         tiebreak = [received_at] if value.dtype == object else [value, received_at]
         order = _sort_order(
@@ -560,6 +598,7 @@ class Trace:
         old = u["old"].astype(np.float64)
         new = u["new"].astype(np.float64)
         time = u["time"].astype(np.float64)
+        _check_columns("update", u_epoch, u_sample, time=time)
         bias_last = np.where(u_source < 0, n, u_source)  # the bias sorts last
         u_order = _sort_order(
             _pair_key(u_epoch, u_sample), time, neuron * (n + 1) + bias_last, [new, old]
@@ -854,12 +893,19 @@ class Trace:
         ``"update"``). An update row has ``kind`` ``"update"``, the neuron as
         ``destination``, the predecessor as ``source`` (empty for a bias),
         its time as both ``sent_at`` and ``received_at``, the new value as
-        ``value`` and the old one as ``old``.
+        ``value`` and the old one as ``old``. The last line is the end line,
+        ``# end: {"messages": M, "updates": U, "sha256": "..."}``: the row
+        counts and the SHA-256 of every byte before it, by which
+        :meth:`read_csv` knows a file cut short or altered.
 
         Floats are written with ``repr`` so that they read back bit-identical;
         a mini-batch value is a JSON list in one cell. Node names (``int`` or
         ``str``) are written as text and read back through the node order of
         the first line, which keeps their type.
+
+        The file is written whole or not at all: to a temporary file in the
+        same folder, renamed over `path` at the end. A failure or an
+        interrupt leaves what was at `path` before.
 
         Raises
         ------
@@ -881,7 +927,8 @@ class Trace:
         else:
             value_cells = [repr(v) for v in value.tolist()]
         updates = self.updates
-        with open(path, "w", newline="", encoding="utf-8") as file:
+        with atomic_write(path) as binary:
+            file = _SealedText(binary)
             file.write(f"# nodes: {json.dumps(nodes)}\n")
             writer = csv.writer(file, lineterminator="\n")
             faulty = self._faulty
@@ -920,51 +967,75 @@ class Trace:
                     strict=True,
                 )
             )
+            file.seal(_CSV_END, len(self), len(updates))
 
     @classmethod
-    def read_csv(cls, path: str | os.PathLike[str]) -> Trace:
+    def read_csv(cls, path: str | os.PathLike[str], *, check: bool = True) -> Trace:
         """Read a file written by :meth:`to_csv`.
 
-        Without the ``# nodes:`` line (a hand-made file) the node order is
-        the order of first appearance, and a cell of digits (with an optional
-        minus sign) is read as an ``int``, any other as a ``str``.
+        The file must end with the end line :meth:`to_csv` writes, whose row
+        counts and SHA-256 must match: a file cut short or altered is refused.
+        ``check=False`` reads a file without that line (a hand-made file, or
+        one written before neurosim wrote end lines) and ignores it when
+        present. Without the ``# nodes:`` line the node order is the order of
+        first appearance, and a cell of digits (with an optional minus sign)
+        is read as an ``int``, any other as a ``str``.
+
+        Whatever `check`, the reader takes lines of at most
+        :data:`MAX_LINE_BYTES`, JSON nested at most :data:`MAX_JSON_DEPTH`
+        deep, epochs and samples from 0 to :data:`MAX_ITERATION` and times
+        within :data:`MAX_TIME`.
 
         Raises
         ------
         DataError
-            The file is not such a CSV; the message names the path and the
-            line.
+            The file is not such a CSV, or is cut short or altered; the
+            message names the path (and the line, where there is one).
         """
         messages: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
-        with open(path, newline="", encoding="utf-8") as file:
-            reader = _CsvRows(path, file)
-            lookup = reader.node_lookup
-            columns = reader.columns
-            for line, row in reader:
-                try:
-                    record = dict(zip(columns, row, strict=True))
-                except ValueError:
-                    raise DataError(
-                        f"{path}, line {line}: expected {len(columns)} "
-                        f"columns, found {len(row)}"
-                    ) from None
-                try:
-                    parsed = _parse_csv_record(record, lookup)
-                except (ValueError, TypeError, KeyError) as error:
-                    raise DataError(f"{path}, line {line}: {error}") from None
-                (messages if record["record"] == "message" else updates).append(parsed)
-        return cls.from_rows(messages, updates, reader.nodes)
+        with open(path, "rb") as file:
+            lines = _Lines(path, file, _CSV_END)
+            with lines.checked(check):
+                reader = _CsvRows(path, lines)
+                lookup = reader.node_lookup
+                columns = reader.columns
+                for line, row in reader:
+                    try:
+                        record = dict(zip(columns, row, strict=True))
+                    except ValueError:
+                        raise DataError(
+                            f"{path}, line {line}: expected {len(columns)} "
+                            f"columns, found {len(row)}"
+                        ) from None
+                    try:
+                        parsed = _parse_csv_record(record, lookup)
+                    except (ValueError, TypeError, KeyError) as error:
+                        raise DataError(
+                            f"{path}, line {line}: {_short(error)}"
+                        ) from None
+                    if record["record"] == "message":
+                        messages.append(parsed)
+                    else:
+                        updates.append(parsed)
+            if check:
+                lines.check_end(len(messages), len(updates))
+        try:
+            return cls.from_rows(messages, updates, reader.nodes)
+        except DataError as error:
+            raise DataError(f"{path}: {_short(error)}") from None
 
     def to_jsonl(self, path: str | os.PathLike[str]) -> None:
         """Write both tables as JSON Lines that :meth:`read_jsonl` reloads exactly.
 
         The first line is a header object ``{"format": "neurosim-trace",
-        "version": 1, "nodes": [...]}``; then one object per message
+        "version": 2, "nodes": [...]}``; then one object per message
         (``"record": "message"`` and the message fields) and one per update
         (``"record": "update"`` and the update fields, ``"source": null``
         for a bias). Node names keep their JSON type (int or str); floats are
-        written with ``repr`` precision.
+        written with ``repr`` precision. The last line is the end line,
+        ``{"record": "end", "messages": M, "updates": U, "sha256": "..."}``,
+        as in :meth:`to_csv`, which also says how the file is replaced.
 
         Raises
         ------
@@ -980,7 +1051,8 @@ class Trace:
         )
         dumps = json.dumps
         fates = self.fate.tolist()
-        with open(path, "w", encoding="utf-8") as file:
+        with atomic_write(path) as binary:
+            file = _SealedText(binary)
             file.write(dumps(header) + "\n")
             for e, s, k, u, v, sent, received, x, fate in zip(
                 self.epoch.tolist(),
@@ -1030,29 +1102,36 @@ class Trace:
                     "time": t,
                 }
                 file.write(dumps(row) + "\n")
+            file.seal(_JSONL_END, len(self), len(updates))
 
     @classmethod
-    def read_jsonl(cls, path: str | os.PathLike[str]) -> Trace:
+    def read_jsonl(cls, path: str | os.PathLike[str], *, check: bool = True) -> Trace:
         """Read a file written by :meth:`to_jsonl`.
+
+        The end line and `check` work as in :meth:`read_csv` (a version 1
+        file, written before neurosim wrote end lines, needs
+        ``check=False``), and so do the limits on what is read.
 
         Raises
         ------
         DataError
-            The file is not such a JSON Lines file; the message names the path
-            and the line.
+            The file is not such a JSON Lines file, or is cut short or
+            altered; the message names the path (and the line, where there is
+            one).
         """
         messages: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
         nodes: list[Hashable] | None = None
         known: set[Hashable] = set()
-        line = 0
-        try:
-            with open(path, encoding="utf-8") as file:
-                for line, text in enumerate(file, start=1):
+        with open(path, "rb") as file:
+            lines = _Lines(path, file, _JSONL_END)
+            with lines.checked(check):
+                for text in lines:
                     if not text.strip():
                         continue
+                    line = lines.number
                     try:
-                        obj = json.loads(text)
+                        obj = _json(text)
                         if nodes is None:
                             nodes = _parse_jsonl_header(obj)
                             known = set(nodes)
@@ -1063,16 +1142,23 @@ class Trace:
                             f"{path}, line {line}: missing field {error}"
                         ) from None
                     except (ValueError, TypeError) as error:
-                        raise DataError(f"{path}, line {line}: {error}") from None
+                        raise DataError(
+                            f"{path}, line {line}: {_short(error)}"
+                        ) from None
                     if obj["record"] == "message":
                         messages.append(row)
                     else:
                         updates.append(row)
-        except UnicodeDecodeError:
-            raise DataError(f"{path}, line {line + 1}: not UTF-8 text") from None
-        if nodes is None:
-            raise DataError(f"{path}, line 1: empty file, expected a header line")
-        return cls.from_rows(messages, updates, nodes)
+                if nodes is None:
+                    raise DataError(
+                        f"{path}, line 1: empty file, expected a header line"
+                    )
+            if check:
+                lines.check_end(len(messages), len(updates))
+        try:
+            return cls.from_rows(messages, updates, nodes)
+        except DataError as error:
+            raise DataError(f"{path}: {_short(error)}") from None
 
 
 # ----------------------------------------------------------------------
@@ -1146,6 +1232,48 @@ def _values(values: Sequence[Any]) -> NDArray[Any]:
     return array
 
 
+def _iteration_numbers(column: Sequence[Any], name: str) -> NDArray[np.int64]:
+    """An epoch or sample column as int64 (range checked by _check_columns)."""
+    try:
+        return np.fromiter(column, dtype=np.int64, count=len(column))
+    except (OverflowError, TypeError, ValueError):
+        bad = next(x for x in column if not _is_int64(x))
+        raise DataError(
+            f"{name} must be an integer from 0 to {MAX_ITERATION}, not {bad!r}"
+        ) from None
+
+
+def _is_int64(x: Any) -> bool:
+    try:
+        np.int64(x)
+    except (OverflowError, TypeError, ValueError):
+        return False
+    return True
+
+
+def _check_columns(
+    what: str, epoch: NDArray, sample: NDArray, **times: NDArray
+) -> None:
+    """Epochs and samples from 0 to MAX_ITERATION, times within MAX_TIME.
+
+    The sort key of an iteration (``_pair_key``) multiplies the two, which
+    the bound keeps inside int64; a time must be a point on the time axis.
+    """
+    for name, column in (("epoch", epoch), ("sample", sample)):
+        if len(column) and (column.min() < 0 or column.max() > MAX_ITERATION):
+            bad = column[(column < 0) | (column > MAX_ITERATION)][0]
+            raise DataError(
+                f"a {what}'s {name} must be from 0 to {MAX_ITERATION}, not {bad}"
+            )
+    for name, column in times.items():
+        inside = np.abs(column) <= MAX_TIME  # nan compares false
+        if not inside.all():
+            raise DataError(
+                f"a {what}'s {name} must be a finite time within ±2**53, not "
+                f"{column[~inside][0]}"
+            )
+
+
 def _pair_key(epoch: NDArray[np.int64], sample: NDArray[np.int64]) -> NDArray:
     """One int64 per (epoch, sample) that sorts like the pair."""
     if len(epoch) == 0:
@@ -1196,8 +1324,8 @@ def _update_columns(rows: Iterable[Sequence[Any]], index: dict) -> dict[str, Any
     columns = _columns(rows, 7, "update")
     n = len(columns[0])
     return {
-        "epoch": np.fromiter(columns[0], dtype=np.int64, count=n),
-        "sample": np.fromiter(columns[1], dtype=np.int64, count=n),
+        "epoch": _iteration_numbers(columns[0], "epoch"),
+        "sample": _iteration_numbers(columns[1], "sample"),
         "neuron": _codes(columns[2], index, np.intp, "node"),
         "source": _codes(columns[3], {**index, None: -1}, np.intp, "node"),
         "old": np.fromiter(columns[4], dtype=np.float64, count=n),
@@ -1239,26 +1367,218 @@ def _csv_node(cell: str) -> int | str:
     return int(cell) if _INTEGER_CELL.fullmatch(cell) else cell
 
 
+class _Lines:
+    """The lines of a trace file, read in bounded pieces and hashed.
+
+    Iterating gives each line as text (line numbers in :attr:`number`),
+    except the last one when it starts with `end`: that is the end line,
+    kept in :attr:`end` and not hashed. A line longer than
+    :data:`MAX_LINE_BYTES` or not UTF-8 is a :class:`DataError`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], file: Any, end: bytes):
+        self.path = path
+        self.file = file
+        self.end_prefix = end
+        self.sha256 = hashlib.sha256()
+        self.number = 0  # the lines given so far
+        self.read = 0  # the lines read from the file (one more, ahead)
+        self.end: bytes | None = None
+        self.too_long = False
+        self.ahead = self._read()  # one line early, to know the last one
+
+    def _read(self) -> bytes:
+        line = self.file.readline(MAX_LINE_BYTES + 1)
+        if len(line) > MAX_LINE_BYTES:
+            self.too_long = True
+            raise DataError(
+                f"{self.path}, line {self.read + 1}: longer than "
+                f"{MAX_LINE_BYTES} bytes, not a trace file"
+            )
+        self.read += 1
+        return line
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = self.ahead
+        if not line:
+            raise StopIteration
+        self.ahead = self._read()
+        if not self.ahead and line.startswith(self.end_prefix):
+            self.end = line
+            raise StopIteration
+        self.sha256.update(line)
+        self.number += 1
+        try:
+            return line.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DataError(
+                f"{self.path}, line {self.number}: not UTF-8 text"
+            ) from None
+
+    @contextmanager
+    def checked(self, check: bool) -> Iterator[None]:
+        """Report a damaged file as such rather than as its first bad line.
+
+        When reading fails and `check` is on, the rest of the file is read
+        and hashed: if it is cut short or altered, that is the error.
+        """
+        try:
+            yield
+        except DataError as error:
+            if not check or self.too_long:
+                raise
+            while not self.too_long:
+                try:
+                    for _ in self:
+                        pass
+                    break
+                except DataError:  # a line that is not UTF-8: go on hashing
+                    continue
+            problem = None if self.too_long else self._damage()
+            if problem is None:
+                raise error from None
+            raise DataError(problem) from None
+
+    def _damage(self) -> str | None:
+        """What is wrong with the end line and the checksum, if anything."""
+        path, line = self.path, self.number + 1
+        if self.end is None:
+            return (
+                f"{path}, line {line}: no end line ({self.end_prefix.decode()}...): "
+                "the file is cut short, or was not written by neurosim "
+                "(pass check=False, or `neurosim plot --no-check`, to read it "
+                "unchecked)"
+            )
+        self.fields = fields = _end_fields(self.end, self.end_prefix)
+        if fields is None:
+            return f"{path}, line {line}: a damaged end line, the file is cut short"
+        if fields["sha256"] != self.sha256.hexdigest():
+            return (
+                f"{path}: damaged or altered since it was written (the SHA-256 "
+                f"of lines 1 to {self.number} does not match the end line)"
+            )
+        return None
+
+    def check_end(self, messages: int, updates: int) -> None:
+        """Raise a DataError unless the end line matches what was read."""
+        problem = self._damage()
+        if problem is not None:
+            raise DataError(problem)
+        counted = {"messages": messages, "updates": updates}
+        for name, count in counted.items():
+            if self.fields[name] != count:
+                raise DataError(
+                    f"{self.path}: the end line counts {self.fields[name]} "
+                    f"{name}, the file holds {count}"
+                )
+
+
+def _end_fields(line: bytes, prefix: bytes) -> dict[str, Any] | None:
+    """The counts and checksum of an end line, None if it is damaged."""
+    if len(line) > 1000 or not line.endswith(b"\n"):
+        return None
+    try:
+        text = line.decode("ascii")
+        if prefix == _CSV_END:
+            fields = json.loads(text[len(prefix) :])
+        else:
+            fields = json.loads(text)
+            if fields.pop("record") != "end":
+                return None
+    except (ValueError, KeyError, AttributeError):
+        return None
+    expected = {"messages": int, "updates": int, "sha256": str}
+    if not isinstance(fields, dict) or fields.keys() != expected.keys():
+        return None
+    if not all(type(fields[key]) is kind for key, kind in expected.items()):
+        return None
+    return fields
+
+
+class _SealedText:
+    """A text stream over a binary file that ends it with an end line.
+
+    Text is written as UTF-8 in chunks of about a megabyte and hashed;
+    :meth:`seal` writes the end line with the counts and the SHA-256.
+    """
+
+    def __init__(self, file: Any):
+        self.file = file
+        self.sha256 = hashlib.sha256()
+        self.parts: list[str] = []
+        self.size = 0
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        self.size += len(text)
+        if self.size > 2**20:
+            self.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        data = "".join(self.parts).encode("utf-8")
+        self.sha256.update(data)
+        self.file.write(data)
+        self.parts.clear()
+        self.size = 0
+
+    def seal(self, prefix: bytes, messages: int, updates: int) -> None:
+        self.flush()
+        fields = {
+            "messages": messages,
+            "updates": updates,
+            "sha256": self.sha256.hexdigest(),
+        }
+        if prefix == _CSV_END:
+            line = f"{prefix.decode()}{json.dumps(fields)}\n"
+        else:
+            line = json.dumps({"record": "end", **fields}) + "\n"
+        self.file.write(line.encode("ascii"))
+
+
+# A JSON string, to skip when counting brackets.
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _json(text: str) -> Any:
+    """``json.loads``, refusing nesting deeper than MAX_JSON_DEPTH first.
+
+    The decoder recurses once per level: a line of 100,000 ``[`` would end
+    in a RecursionError. Counting brackets outside strings is cheap, and
+    needed only when there are many brackets at all.
+    """
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH:
+        depth = deepest = 0
+        for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub("", text)):
+            depth += 1 if bracket in "[{" else -1
+            deepest = max(deepest, depth)
+        if deepest > MAX_JSON_DEPTH:
+            raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    return json.loads(text)
+
+
 class _CsvRows:
     """The data rows of a trace CSV, with their line numbers.
 
-    Reads the ``# nodes:`` line and the header row on construction; then
-    iterating gives ``(line, row)``.
+    Reads the ``# nodes:`` line and the header row from `lines` (a
+    :class:`_Lines`) on construction; then iterating gives ``(line, row)``.
     """
 
-    def __init__(self, path: str | os.PathLike[str], file: Any):
+    def __init__(self, path: str | os.PathLike[str], lines: _Lines):
         self.path = path
-        self.file = file
-        self.offset = 0  # lines read before the csv reader starts
+        self.lines = lines
         self.header_nodes: list[Hashable] | None = None
         self.seen: dict[Hashable, None] = {}
-        first = self._readline()
+        first = next(lines, "")
         while first.startswith("#"):
-            self.offset += 1
             text = first[1:].strip()
             if text.startswith("nodes:"):
                 try:
-                    nodes = json.loads(text[len("nodes:") :])
+                    nodes = _json(text[len("nodes:") :])
                     if not isinstance(nodes, list) or not all(
                         isinstance(n, (int, str)) and not isinstance(n, bool)
                         for n in nodes
@@ -1266,17 +1586,16 @@ class _CsvRows:
                         raise ValueError("not a list of ints and strs")
                 except ValueError as error:
                     raise DataError(
-                        f"{path}, line {self.offset}: unreadable node list ({error})"
+                        f"{path}, line {lines.number}: unreadable node list ({error})"
                     ) from None
                 self.header_nodes = nodes
-            first = self._readline()
-        self.offset += 1
+            first = next(lines, "")
         header = next(csv.reader([first]), [])
         self.columns = tuple(header)
         if self.columns not in (CSV_COLUMNS, (*CSV_COLUMNS, "fate")):
             raise DataError(
-                f"{path}, line {self.offset}: expected the header row "
-                f"{','.join(CSV_COLUMNS)!r}, found {first.strip()!r}"
+                f"{path}, line {lines.number + (first == '')}: expected the "
+                f"header row {','.join(CSV_COLUMNS)!r}, found {_short(first.strip())}"
             )
         if self.header_nodes is not None:
             lookup = {str(node): node for node in self.header_nodes}
@@ -1296,12 +1615,6 @@ class _CsvRows:
 
         self.node_lookup = node_lookup
 
-    def _readline(self) -> str:
-        try:
-            return self.file.readline()
-        except UnicodeDecodeError:
-            raise DataError(f"{self.path}, line {self.offset + 1}: not UTF-8") from None
-
     @property
     def nodes(self) -> list[Hashable]:
         if self.header_nodes is not None:
@@ -1309,17 +1622,24 @@ class _CsvRows:
         return list(self.seen)
 
     def __iter__(self):
-        reader = csv.reader(self.file)
+        reader = csv.reader(self.lines)
         while True:
             try:
                 row = next(reader)
             except StopIteration:
                 return
-            except (csv.Error, UnicodeDecodeError) as error:
-                line = self.offset + reader.line_num + 1
-                raise DataError(f"{self.path}, line {line}: {error}") from None
+            except csv.Error as error:
+                raise DataError(
+                    f"{self.path}, line {self.lines.number}: {error}"
+                ) from None
             if row:
-                yield self.offset + reader.line_num, row
+                yield self.lines.number, row
+
+
+def _short(what: object, width: int = 300) -> str:
+    """An error message or a cell for a message: a hostile line can be huge."""
+    text = str(what) if isinstance(what, Exception) else repr(what)
+    return text if len(text) <= width else f"{text[: width - 3]}..."
 
 
 def _float_cell(cell: str, column: str) -> float:
@@ -1329,11 +1649,29 @@ def _float_cell(cell: str, column: str) -> float:
         raise ValueError(f"column {column!r}: {cell!r} is not a number") from None
 
 
+def _time_cell(cell: str, column: str) -> float:
+    return _finite(_float_cell(cell, column), f"column {column!r}")
+
+
+def _finite(x: float, what: str) -> float:
+    if not -MAX_TIME <= x <= MAX_TIME:  # nan compares false
+        raise ValueError(f"{what}: a time must be finite and within ±2**53, not {x!r}")
+    return x
+
+
 def _int_cell(cell: str, column: str) -> int:
-    try:
-        return int(cell)
-    except ValueError:
-        raise ValueError(f"column {column!r}: {cell!r} is not an integer") from None
+    if not _INTEGER_CELL.fullmatch(cell):
+        raise ValueError(f"column {column!r}: {cell!r} is not an integer")
+    if len(cell) > 20:  # far out of range; int() would refuse 4,300 digits
+        raise ValueError(f"column {column!r}: {cell[:20]}... is out of range")
+    return _iteration(int(cell), f"column {column!r}")
+
+
+def _iteration(x: int, what: str) -> int:
+    """An epoch or sample number, from 0 to MAX_ITERATION."""
+    if not 0 <= x <= MAX_ITERATION:
+        raise ValueError(f"{what}: {x} is not from 0 to {MAX_ITERATION}")
+    return x
 
 
 def _parse_csv_record(record: dict[str, str], node: Any) -> tuple[Any, ...]:
@@ -1350,9 +1688,11 @@ def _parse_csv_record(record: dict[str, str], node: Any) -> tuple[Any, ...]:
         cell = record["value"]
         if cell.startswith("["):
             try:
-                vector = json.loads(cell)
-            except ValueError:
-                raise ValueError(f"column 'value': unreadable list {cell!r}") from None
+                vector = _json(cell)
+            except ValueError as error:
+                raise ValueError(
+                    f"column 'value': unreadable list ({error}): {_short(cell, 60)}"
+                ) from None
             if not isinstance(vector, list) or not all(_is_scalar(x) for x in vector):
                 raise ValueError(f"column 'value': {cell!r} is not a list of numbers")
             value: Value = np.array(vector, dtype=np.float64)
@@ -1364,8 +1704,8 @@ def _parse_csv_record(record: dict[str, str], node: Any) -> tuple[Any, ...]:
             kind,
             node(record["source"]),
             node(record["destination"]),
-            _float_cell(record["sent_at"], "sent_at"),
-            _float_cell(record["received_at"], "received_at"),
+            _time_cell(record["sent_at"], "sent_at"),
+            _time_cell(record["received_at"], "received_at"),
             value,
         )
         if "fate" in record:
@@ -1376,7 +1716,7 @@ def _parse_csv_record(record: dict[str, str], node: Any) -> tuple[Any, ...]:
     if record["record"] == "update":
         if kind != "update":
             raise ValueError(f"an update row must have kind 'update', not {kind!r}")
-        time = _float_cell(record["sent_at"], "sent_at")
+        time = _time_cell(record["sent_at"], "sent_at")
         if record["received_at"] != record["sent_at"]:
             raise ValueError(
                 "an update row must have sent_at == received_at (its time), "
@@ -1402,7 +1742,7 @@ def _parse_jsonl_header(obj: Any) -> list[Hashable]:
         raise ValueError(
             f'expected the header {{"format": "{_JSONL_FORMAT}", "nodes": [...]}}'
         )
-    if obj.get("version") != _JSONL_VERSION:
+    if obj.get("version") not in (1, _JSONL_VERSION):  # 1: without an end line
         raise ValueError(f"unsupported version {obj.get('version')!r}")
     nodes = obj.get("nodes")
     if not isinstance(nodes, list) or not all(
@@ -1416,7 +1756,11 @@ def _json_int(obj: dict, key: str) -> int:
     x = obj[key]
     if not isinstance(x, int) or isinstance(x, bool):
         raise ValueError(f"{key!r} must be an integer, not {x!r}")
-    return x
+    return _iteration(x, repr(key))
+
+
+def _json_time(obj: dict, key: str) -> float:
+    return _finite(_json_float(obj, key), repr(key))
 
 
 def _json_float(obj: dict, key: str) -> float:
@@ -1456,8 +1800,8 @@ def _parse_jsonl_record(obj: Any, known: set) -> tuple[Any, ...]:
             kind,
             _json_node(obj, "source", known),
             _json_node(obj, "destination", known),
-            _json_float(obj, "sent_at"),
-            _json_float(obj, "received_at"),
+            _json_time(obj, "sent_at"),
+            _json_time(obj, "received_at"),
             value,
         )
         if "fate" in obj:
@@ -1473,6 +1817,6 @@ def _parse_jsonl_record(obj: Any, known: set) -> tuple[Any, ...]:
             _json_node(obj, "source", known, optional=True),
             _json_float(obj, "old"),
             _json_float(obj, "new"),
-            _json_float(obj, "time"),
+            _json_time(obj, "time"),
         )
     raise ValueError(f"'record' must be 'message' or 'update', not {record!r}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import random
 from pathlib import Path
@@ -386,7 +387,11 @@ def test_csv_layout(tmp_path):
     assert float(w5[8]) == pytest.approx(-1.39875)
     assert w5[9] == "1.2"
     assert lines[2 + 14].startswith("update,0,0,update,,o1,2.0,2.0,")  # the bias
-    assert len(lines) == 2 + 12 + 12
+    assert len(lines) == 2 + 12 + 12 + 1
+    digest = hashlib.sha256(path.read_bytes()[: -len(lines[-1]) - 1]).hexdigest()
+    assert lines[-1] == (
+        f'# end: {{"messages": 12, "updates": 12, "sha256": "{digest}"}}'
+    )
 
 
 def test_csv_vector_cell(tmp_path):
@@ -403,7 +408,9 @@ def test_csv_without_node_line(tmp_path):
         + "\nmessage,0,0,forward,7,b,0.0,1.0,2.5,\n"
         + "update,0,0,update,,b,1.0,1.0,0.5,0.25\n"
     )
-    trace = Trace.read_csv(path)
+    with pytest.raises(DataError, match=r"hand\.csv, line 4: no end line"):
+        Trace.read_csv(path)
+    trace = Trace.read_csv(path, check=False)
     assert trace.nodes == (7, "b")
     assert trace.source.tolist() == [7]
     assert trace.updates.source.tolist() == [None]
@@ -450,8 +457,10 @@ def test_bad_csv(tmp_path, line, replacement, match):
     lines[line - 1] = replacement
     path = tmp_path / "bad.csv"
     path.write_text("\n".join(lines) + "\n")
-    with pytest.raises(DataError, match=f"bad.csv, line {line}: .*{match}"):
+    with pytest.raises(DataError, match=r"bad\.csv: damaged or altered"):
         Trace.read_csv(path)
+    with pytest.raises(DataError, match=f"bad.csv, line {line}: .*{match}"):
+        Trace.read_csv(path, check=False)
 
 
 def test_bad_csv_bytes(tmp_path):
@@ -459,8 +468,10 @@ def test_bad_csv_bytes(tmp_path):
     path = tmp_path / "bad.csv"
     data = ("\n".join(lines[:5]) + "\n").encode() + b"message,\xff\xfe\n"
     path.write_bytes(data)
-    with pytest.raises(DataError, match=r"bad\.csv, line"):
+    with pytest.raises(DataError, match=r"bad\.csv, line 7: no end line"):
         Trace.read_csv(path)
+    with pytest.raises(DataError, match=r"bad\.csv, line 6: not UTF-8"):
+        Trace.read_csv(path, check=False)
 
 
 @pytest.mark.parametrize(
@@ -503,8 +514,10 @@ def test_bad_jsonl(tmp_path, line, replacement, match):
     lines[line - 1] = replacement
     path = tmp_path / "bad.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    with pytest.raises(DataError, match=f"bad.jsonl, line {line}: .*{match}"):
+    with pytest.raises(DataError, match=r"bad\.jsonl: damaged or altered"):
         Trace.read_jsonl(path)
+    with pytest.raises(DataError, match=f"bad.jsonl, line {line}: .*{match}"):
+        Trace.read_jsonl(path, check=False)
 
 
 def test_jsonl_layout(tmp_path):
@@ -513,9 +526,12 @@ def test_jsonl_layout(tmp_path):
     lines = path.read_text().splitlines()
     assert json.loads(lines[0]) == {
         "format": "neurosim-trace",
-        "version": 1,
+        "version": 2,
         "nodes": [0, 1, 2, 3, 4, 5],
     }
+    end = json.loads(lines[-1])
+    assert end.keys() == {"record", "messages", "updates", "sha256"}
+    assert end["record"] == "end"
     assert json.loads(lines[1])["source"] == 0
     bias = [json.loads(line) for line in lines if '"source": null' in line]
     assert bias
@@ -630,6 +646,7 @@ def test_trace_imports_only_errors_from_neurosim():
         for alias in node.names
     }
     assert {m for m in modules if m.startswith("neurosim")} == {
+        "neurosim._files",  # the one way a file is written
         "neurosim.errors",
         "neurosim.messages",  # the one table of message kinds
     }
