@@ -976,12 +976,12 @@ class _GraphCopy:
         self._delays = delays = topology.delays
         for k, (u, v, data) in enumerate(G.edges(data=True)):
             self.u[k], self.v[k] = index[u], index[v]
-            rest = _detached(data, leave_out="weight")
+            rest = {key: x for key, x in data.items() if key != "weight"}
             if type(rest.get("delay")) is float and rest["delay"] == delays[u, v]:
                 self.has_delay[k] = True
                 del rest["delay"]
             if rest:
-                self.extra[k] = rest
+                self.extra[k] = _detached(rest)
 
     def rebuild(self, weights: dict, biases: dict, unbiased: list) -> nx.DiGraph:
         """A new DiGraph like the one given, with these weights and biases.
@@ -1024,13 +1024,12 @@ class _GraphCopy:
 _ATOMS = (str, int, float, bool, type(None))
 
 
-def _detached(data: dict, leave_out: str | None = None) -> dict:
+def _detached(data: dict) -> dict:
     """A copy of an attribute dict sharing no mutable value with it."""
-    out = {}
-    for key, value in data.items():
-        if key != leave_out:
-            out[key] = value if type(value) in _ATOMS else copy.deepcopy(value)
-    return out
+    return {
+        key: value if type(value) in _ATOMS else copy.deepcopy(value)
+        for key, value in data.items()
+    }
 
 
 @contextmanager
