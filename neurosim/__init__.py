@@ -21,7 +21,8 @@ Examples
 """
 
 from neurosim import examples, optimizers, reference, rules
-from neurosim.activations import ACTIVATIONS, Activation
+from neurosim.activations import ACTIVATIONS, Activation, register_activation
+from neurosim.checkpoint import load
 from neurosim.errors import (
     DataError,
     DivergenceError,
@@ -31,7 +32,7 @@ from neurosim.errors import (
 )
 from neurosim.faults import Faults
 from neurosim.graph import Topology, layered, validate
-from neurosim.network import History, Network
+from neurosim.network import History, Network, Position
 from neurosim.trace import Record, Trace
 
 __version__ = "0.1.0"
@@ -46,6 +47,7 @@ __all__ = [
     "Network",
     "NetworkError",
     "NeuronError",
+    "Position",
     "Record",
     "StalledError",
     "Topology",
@@ -53,8 +55,10 @@ __all__ = [
     "__version__",
     "examples",
     "layered",
+    "load",
     "optimizers",
     "reference",
+    "register_activation",
     "rules",
     "validate",
 ]

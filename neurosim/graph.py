@@ -43,7 +43,8 @@ class Topology:
         ``{(u, v): float}`` for every connection.
     biases : dict
         ``{v: float}`` for every non-input neuron; ``None`` for a neuron
-        without bias (node attribute ``bias=None``).
+        without bias (node attribute ``bias=None``, or NaN: the way
+        :meth:`neurosim.Network.to_graph` writes it).
     activations : dict
         ``{v: str or activation object}`` for every non-input neuron, as given.
     """
@@ -78,6 +79,10 @@ class Topology:
         for v in self.nodes:
             out[depth[v]].append(v)
         return out
+
+
+def _is_nan(value: object) -> bool:
+    return isinstance(value, float | np.floating) and math.isnan(value)
 
 
 def _finite_number(value: object) -> bool:
@@ -129,7 +134,8 @@ def validate(
     ------
     NetworkError
         A ``ValueError`` naming what is wrong: the graph's type, a cycle, a
-        self-loop, a missing or non-finite weight, bias or delay, inputs that
+        self-loop, a missing or non-finite weight or delay, a bias that is
+        infinite or not a number (NaN, like None, means no bias), inputs that
         are not sources, unknown outputs, or a neuron cut off from the inputs
         or the outputs.
 
@@ -236,10 +242,12 @@ def validate(
     activations: dict[Node, object] = {}
     for v in rest:
         bias = G.nodes[v].get("bias", 0.0)
+        if _is_nan(bias):  # how to_graph writes None: GraphML and JSON have none
+            bias = None
         if bias is not None and not _finite_number(bias):
             raise NetworkError(
                 f"node {v!r} has bias {bias!r}; it must be a finite number "
-                "(or None for a neuron without bias)"
+                "(or None or NaN for a neuron without bias)"
             )
         biases[v] = None if bias is None else float(bias)
         activations[v] = G.nodes[v].get("activation", "sigmoid")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import copy
 import gc
+import hashlib
 import math
+import os
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,7 +19,7 @@ import numpy as np
 import trio
 from numpy.typing import ArrayLike, NDArray
 
-from neurosim.activations import get_activation
+from neurosim.activations import get_activation, registered_name
 from neurosim.errors import DataError, NetworkError
 from neurosim.faults import Faults
 from neurosim.graph import Topology, validate
@@ -34,7 +37,7 @@ from neurosim.simulation import (
 )
 from neurosim.trace import Record, Trace
 
-__all__ = ["History", "Network"]
+__all__ = ["History", "Network", "Position"]
 
 Array = NDArray[np.float64]
 Node = Hashable
@@ -51,7 +54,10 @@ class History:
         before the update that sample takes part in.
     outputs : ndarray, shape (epochs * n_samples, n_outputs)
         The network's outputs ``y`` for each sample, in the same order.
-    epochs, samples_per_epoch, batch_size : int
+    epochs : int
+        The epochs the call took part in (all of the run's, unless it was
+        interrupted or resumed: see :attr:`Network.position`).
+    samples_per_epoch, batch_size : int
         The shape of the training run.
     ends : ndarray
         ``done(s)``: the virtual time of the last update of each iteration
@@ -66,6 +72,9 @@ class History:
         The non-zero staleness entries as rows ``(iteration, neuron column,
         staleness)``: what :attr:`staleness` is built from (it stays small
         when iterations do not overlap).
+    start : int
+        How many samples of the run came before ``loss[0]``, across epochs:
+        0 unless the call resumed an interrupted run.
     """
 
     loss: Array
@@ -80,6 +89,7 @@ class History:
     stale: NDArray[np.int64] = field(
         default_factory=lambda: np.empty((0, 3), dtype=np.int64), repr=False
     )
+    start: int = 0
 
     @property
     def staleness(self) -> NDArray[np.int64]:
@@ -96,8 +106,13 @@ class History:
 
     @property
     def epoch_loss(self) -> Array:
-        """The mean loss of each epoch."""
-        return self.loss.reshape(self.epochs, self.samples_per_epoch).mean(axis=1)
+        """The mean loss of each epoch (of the samples the call took of it)."""
+        n = self.samples_per_epoch
+        if self.start == 0 and len(self.loss) == self.epochs * n:
+            return self.loss.reshape(self.epochs, n).mean(axis=1)
+        epoch = (self.start + np.arange(len(self.loss))) // n
+        pieces = np.split(self.loss, np.flatnonzero(np.diff(epoch)) + 1)
+        return np.array([piece.mean() for piece in pieces])
 
     @property
     def duration(self) -> float:
@@ -112,6 +127,118 @@ class History:
             f"samples_per_epoch={self.samples_per_epoch}, "
             f"batch_size={self.batch_size}, epoch loss {loss[0]:.6g} -> {loss[-1]:.6g}"
             f"{trace})"
+        )
+
+
+@dataclass(frozen=True, repr=False)
+class Position:
+    """Where an interrupted training run stands (see :attr:`Network.position`).
+
+    A run is what one ``train`` call would do without `stop_after`: its
+    ``epochs × ceil(samples_per_epoch / batch_size)`` iterations. The next
+    iteration to run is number `sample` (the batch's index with
+    ``batch_size > 1``) of epoch `epoch`, both counted from 0.
+
+    Attributes
+    ----------
+    epoch, sample : int
+        The next iteration of the run.
+    iteration : int
+        The same, counted from the run's start across epochs.
+    epochs, batch_size, samples_per_epoch : int
+        The run's shape.
+    shuffle : bool
+        Whether every epoch takes the samples in an order of its own.
+    seed : int
+        The seed of that order.
+    optimizer, rule
+        What the run trains with.
+    digest : str
+        A SHA-256 of the run's ``X`` and ``Z``, to recognise them.
+    shuffle_state : dict or None
+        The state of the shuffling generator (numpy's PCG64) at the start of
+        `epoch`, with `shuffle`.
+    """
+
+    epoch: int
+    sample: int
+    epochs: int
+    batch_size: int
+    samples_per_epoch: int
+    shuffle: bool
+    seed: int
+    optimizer: Any
+    rule: Any
+    digest: str
+    shuffle_state: dict | None = None
+
+    @property
+    def iteration(self) -> int:
+        n_chunks = -(-self.samples_per_epoch // self.batch_size)
+        return self.epoch * n_chunks + self.sample
+
+    def __repr__(self) -> str:
+        return (
+            f"Position(epoch={self.epoch}, sample={self.sample} of {self.epochs} "
+            f"epochs x {self.samples_per_epoch} samples, "
+            f"batch_size={self.batch_size}, shuffle={self.shuffle})"
+        )
+
+
+def _digest(X: Array, Z: Array) -> str:
+    h = hashlib.sha256()
+    for a in (X, Z):
+        h.update(repr(a.shape).encode())
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+class _Plan:
+    """The iterations ``first`` to ``stop`` of a run of ``total``, and their rows.
+
+    With shuffling, ``X`` and ``Z`` become the rows of each epoch the call
+    runs, in that epoch's order; ``targets`` are the rows of ``Z`` that the
+    call's outputs compare with.
+    """
+
+    def __init__(self, X, Z, n, n_chunks, first, stop, total, key, digest, state):
+        self.n_samples, self.first, self.stop, self.key = n, first, stop, key
+        self.n_chunks, self.total, self.digest = n_chunks, total, digest
+        self.state = None
+        schedule = Schedule(n, key["epochs"], key["batch_size"], first=first)
+        begin, end = schedule.position(first), schedule.position(stop)
+        first_epoch = first // n_chunks
+        if key["shuffle"]:
+            rng = np.random.default_rng(key["seed"])
+            if state is not None:
+                rng.bit_generator.state = state
+            self.state = rng.bit_generator.state  # at the start of first_epoch
+            orders = []
+            for epoch in range(first_epoch, (stop - 1) // n_chunks + 1):
+                orders.append(rng.permutation(n))
+                if epoch + 1 == stop // n_chunks:  # where a later call starts
+                    self.state = rng.bit_generator.state
+            rows = np.concatenate(orders)
+            X, Z = X[rows], Z[rows]
+            self.targets = np.arange(begin, end) - first_epoch * n
+        else:
+            self.targets = np.arange(begin, end) % n
+        self.X, self.Z = X, Z
+
+    def next(self, optimizer, rule) -> Position | None:
+        """Where the run stands after the call (None at its end)."""
+        if self.stop == self.total:
+            return None
+        epoch, sample = divmod(self.stop, self.n_chunks)
+        return Position(
+            epoch,
+            sample,
+            samples_per_epoch=self.n_samples,
+            optimizer=optimizer,
+            rule=rule,
+            digest=self.digest,
+            shuffle_state=self.state,
+            **self.key,
         )
 
 
@@ -224,7 +351,10 @@ class Network:
         self._topology = topology
         self._states = states
         self._optimizer: Optimizer | None = None
-        self._wirings: dict[Rule | None, Wires] = {}  # by rule: links are fixed
+        self._rule: Rule | None = None  # of the latest training
+        self._position: Position | None = None
+        # the links under the latest rules (and predict's): fixed, but large
+        self._wirings: OrderedDict[Rule | None, Wires] = OrderedDict()
         self.last_trace = None
         """The trace of the latest run made with ``record=True``."""
 
@@ -266,8 +396,31 @@ class Network:
         """
         return {v: float(s.params[-1]) for v, s in self._states.items() if s.has_bias}
 
+    @property
+    def position(self) -> Position | None:
+        """Where the interrupted training run stands, or None.
+
+        A ``train`` call with `stop_after` that stops before the end of its
+        run leaves it here; ``train(..., resume=True)`` with the same
+        samples and settings goes on from it. ``None`` when the latest run
+        went to its end (or there was none).
+        """
+        return self._position
+
     def to_graph(self) -> nx.DiGraph:
         """A new DiGraph like the one given, with the current weights and biases.
+
+        Every attribute is a copy: changing the result (nested values
+        included) changes neither the network nor the graph it was made
+        from. A neuron without bias (``bias=None`` in the given graph) has
+        ``bias`` NaN, and an activation given as an object known by name
+        (built in, or :func:`neurosim.register_activation`) is written as
+        that name: GraphML and JSON have no None and no functions, so the
+        result can be written with ``nx.write_graphml`` or as node-link JSON
+        (``nx.node_link_data``) whenever the given graph's other attributes
+        can. ``Network`` reads a NaN bias as no bias, so a graph read back
+        gives a network with the same nodes, weights, biases, activations
+        and delays. (GraphML reads node names back as strings.)
 
         Examples
         --------
@@ -275,8 +428,52 @@ class Network:
         >>> net = neurosim.Network(neurosim.layered([1, 1], weights=[[[2.0]]]))
         >>> net.to_graph().edges["i1", "o1"]["weight"]
         2.0
+        >>> net = neurosim.Network(neurosim.examples.worked_example())
+        >>> net.to_graph().nodes["h1"]["bias"]
+        nan
         """
-        return self._graph.rebuild(self.weights, self.biases)
+        unbiased = [v for v, s in self._states.items() if not s.has_bias]
+        return self._graph.rebuild(self.weights, self.biases, unbiased)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write everything the network is and knows to one file at `path`.
+
+        The graph and its node order, the weights and biases, the
+        activations (by name), the delays, the optimizer and every neuron's
+        optimizer state, an interrupted run's :attr:`position` (its rule,
+        its shuffling generator's state): :func:`neurosim.load` gives a
+        network that trains on bit for bit as this one would. The file is an
+        ``.npz`` archive (numbers only, read without pickle) with a JSON
+        manifest, written to a temporary file in the same folder and then
+        renamed over `path`: a crash never leaves half a file.
+
+        Raises
+        ------
+        DataError
+            Before writing, for what cannot be saved: a custom activation
+            that is not registered (:func:`neurosim.register_activation`), a
+            custom optimizer or rule, an attribute or node name that is not
+            a number, string, boolean, None, or a list, tuple or dict of
+            them.
+
+        Examples
+        --------
+        >>> import neurosim, os, tempfile
+        >>> net = neurosim.Network(neurosim.examples.worked_example())
+        >>> history = net.train([[1.0, 1.5]], [[2.5, 3.0]], learning_rate=0.1)
+        >>> path = os.path.join(tempfile.mkdtemp(), "net.npz")
+        >>> net.save(path)
+        >>> neurosim.load(path).weights == net.weights
+        True
+        """
+        from neurosim import checkpoint  # it imports this module
+
+        checkpoint.save(self, path)
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_wirings"] = OrderedDict()  # recomputed when needed
+        return state
 
     def __repr__(self) -> str:
         t = self._topology
@@ -309,6 +506,10 @@ class Network:
         faults: Faults | None = None,
         record: bool | Record = False,
         progress: Callable[[int, int], None] | None = None,
+        shuffle: bool = False,
+        seed: int = 0,
+        stop_after: int | None = None,
+        resume: bool = False,
     ) -> History:
         """Train the network by running its neurons as trio tasks.
 
@@ -321,8 +522,8 @@ class Network:
         learning_rate : float, optional
             η. By default the optimizer's own default (0.1 for ``"sgd"``).
         epochs : int
-            Passes through the samples, always in the given order; epochs
-            continue one stream of iterations.
+            Passes through the samples, in the given order unless `shuffle`;
+            epochs continue one stream of iterations.
         batch_size : int
             1 is online training (the article's iteration); larger values
             average the gradient over consecutive chunks of samples (the last
@@ -355,6 +556,27 @@ class Network:
             neurons, samples, epochs), chosen before the run starts.
         progress : callable, optional
             Called as ``progress(done, total)`` each time an iteration is done.
+        shuffle : bool
+            Take the samples of every epoch in an order of its own, drawn
+            with numpy's ``default_rng(seed)``: epoch ``e`` takes the rows
+            ``X[p_e]``, ``p_e`` the generator's ``e``-th ``permutation`` (as
+            :func:`neurosim.reference.train`). The batches are then
+            consecutive chunks of that order. The call keeps the reordered
+            samples of every epoch it runs.
+        seed : int
+            The seed of the shuffling.
+        stop_after : int, optional
+            Run at most this many iterations (samples, or batches), then
+            stop: when that is before the end of the run, the network keeps
+            where it stopped in :attr:`position`.
+        resume : bool
+            Go on with the interrupted run from :attr:`position` instead of
+            starting one: `X`, `Z`, `epochs`, `batch_size`, `shuffle`,
+            `seed`, the optimizer and the rule must be those of that run.
+            With one iteration in flight, training a run in pieces this way
+            (even across :meth:`save` and :func:`neurosim.load`) gives the
+            numbers of training it in one call, bit for bit. The schedule's
+            times and the faults' decisions start afresh with each call.
 
         Returns
         -------
@@ -387,6 +609,18 @@ class Network:
         (array([0., 1.]), array([3., 4.]))
         >>> history.staleness[1]  # h1, h2, o1, o2
         array([1, 1, 0, 0])
+
+        A run in two pieces: the first two samples of the second epoch, then
+        the rest.
+
+        >>> net = neurosim.Network(neurosim.layered([2, 2, 1], seed=0))
+        >>> X, Z = [[0, 0], [0, 1], [1, 0], [1, 1]], [[0], [1], [1], [0]]
+        >>> history = net.train(X, Z, epochs=3, shuffle=True, stop_after=6)
+        >>> net.position
+        Position(epoch=1, sample=2 of 3 epochs x 4 samples, batch_size=1, shuffle=True)
+        >>> history = net.train(X, Z, epochs=3, shuffle=True, resume=True)
+        >>> len(history.loss), history.start, net.position
+        (6, 6, None)
         """
         with _gc_paused():
             return trio.run(
@@ -404,6 +638,10 @@ class Network:
                     faults=faults,
                     record=record,
                     progress=progress,
+                    shuffle=shuffle,
+                    seed=seed,
+                    stop_after=stop_after,
+                    resume=resume,
                 )
             )
 
@@ -423,6 +661,10 @@ class Network:
         faults: Faults | None = None,
         record: bool | Record = False,
         progress: Callable[[int, int], None] | None = None,
+        shuffle: bool = False,
+        seed: int = 0,
+        stop_after: int | None = None,
+        resume: bool = False,
     ) -> History:
         """:meth:`train`, for use inside a running trio program."""
         X = _samples(X, "X", len(self.inputs), "input node")
@@ -454,7 +696,22 @@ class Network:
             wires = self._wiring(rule)
         except ValueError as exc:
             raise DataError(str(exc)) from None
-        schedule = Schedule(len(X), int(epochs), int(batch_size), in_flight, interval)
+        plan = self._plan(
+            X, Z, int(epochs), int(batch_size), shuffle, seed, stop_after, resume
+        )
+        if resume:
+            self._check_resume(opt, rule)
+        X, Z = plan.X, plan.Z
+        schedule = Schedule(
+            plan.n_samples,
+            int(epochs),
+            int(batch_size),
+            in_flight,
+            interval,
+            first=plan.first,
+            stop=plan.stop,
+            shuffled=shuffle,
+        )
         self._check_schedule(schedule, wires, faults)
 
         if opt != self._optimizer:  # a new optimizer starts from a fresh state
@@ -485,17 +742,78 @@ class Network:
                 self._states[v].params[:] = params
                 self._states[v].optimizer_state = state
             raise
-        Zs = np.concatenate([Z] * epochs)
-        loss = 0.5 * ((Zs - result.outputs) ** 2).sum(axis=1)
+        loss = 0.5 * ((Z[plan.targets] - result.outputs) ** 2).sum(axis=1)
         trace = self._trace(result, schedule, record) if record else None
+        self._rule = rule
+        self._position = plan.next(opt, rule)
         return self._history(result, schedule, loss, trace)
+
+    def _plan(self, X, Z, epochs, batch_size, shuffle, seed, stop_after, resume):
+        """Which iterations of the run this call takes, and on which rows."""
+        for name, flag in (("shuffle", shuffle), ("resume", resume)):
+            if not isinstance(flag, bool):
+                raise DataError(f"{name} must be True or False, got {flag!r}")
+        if not _is_int(seed):
+            raise DataError(f"seed must be an integer, got {seed!r}")
+        if stop_after is not None and (not _is_int(stop_after) or stop_after < 1):
+            raise DataError(
+                f"stop_after must be an integer >= 1 or None, got {stop_after!r}"
+            )
+        n = len(X)
+        key = {
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "shuffle": shuffle,
+            "seed": int(seed),
+        }
+        first, state = 0, None
+        if resume:
+            p = self._position
+            if p is None:
+                raise DataError(
+                    "resume=True, but no run was interrupted (train with "
+                    "stop_after=, or load a network saved in the middle of a run)"
+                )
+            for name, value in key.items():
+                if name == "seed" and not shuffle:
+                    continue  # unused
+                if getattr(p, name) != value:
+                    raise DataError(
+                        f"resume=True goes on with the interrupted run, which has "
+                        f"{name}={getattr(p, name)!r}; this call has {name}={value!r}"
+                    )
+            if p.samples_per_epoch != n or p.digest != _digest(X, Z):
+                raise DataError(
+                    "resume=True: X and Z are not the samples of the interrupted "
+                    f"run ({p.samples_per_epoch} samples per epoch)"
+                )
+            first, state = p.iteration, p.shuffle_state
+        n_chunks = -(-n // batch_size)
+        total = epochs * n_chunks
+        stop = total if stop_after is None else min(total, first + int(stop_after))
+        digest = p.digest if resume else _digest(X, Z) if stop < total else ""
+        return _Plan(X, Z, n, n_chunks, first, stop, total, key, digest, state)
+
+    def _check_resume(self, optimizer: Optimizer, rule: Rule) -> None:
+        p = self._position
+        for name, mine, theirs in (
+            ("optimizer", optimizer, p.optimizer),
+            ("rule", rule, p.rule),
+        ):
+            if mine != theirs:
+                raise DataError(
+                    f"resume=True goes on with the interrupted run, which trains "
+                    f"with {name} {theirs!r}; this call has {mine!r}"
+                )
 
     def _history(self, result: Result, schedule: Schedule, loss, trace) -> History:
         n_in = len(self.inputs)
+        first_epoch = schedule.first // schedule.n_chunks
+        last_epoch = (schedule.end - 1) // schedule.n_chunks
         return History(
             loss=loss,
             outputs=result.outputs,
-            epochs=schedule.epochs,
+            epochs=last_epoch - first_epoch + 1,
             samples_per_epoch=schedule.n_samples,
             batch_size=schedule.batch_size,
             ends=result.ends,
@@ -505,6 +823,7 @@ class Network:
             stale=np.array(
                 [(s, i - n_in, k) for s, i, k in result.stale], dtype=np.int64
             ).reshape(-1, 3),
+            start=schedule.position(schedule.first),
         )
 
     def _check_record(self, record: object) -> None:
@@ -601,15 +920,25 @@ class Network:
             self._trace(result, schedule, record)
         return result.outputs
 
+    _WIRINGS_KEPT = 2  # a training rule and predict's, used in turn
+
     def _wiring(self, rule: Rule | None) -> Wires:
-        """The links of every node under `rule` (computed once per rule)."""
+        """The links of every node under `rule`, kept for the latest rules.
+
+        They take megabytes on a large network, so only the two used last
+        are kept (a sweep over many rules would otherwise keep them all).
+        """
+        wirings = self._wirings
         try:
-            return self._wirings[rule]
+            wires = wirings[rule]
         except KeyError:
-            wires = self._wirings[rule] = wire(self._topology, rule)
-            return wires
+            wires = wirings[rule] = wire(self._topology, rule)
+            while len(wirings) > self._WIRINGS_KEPT:
+                wirings.popitem(last=False)
         except TypeError:  # a rule that cannot be hashed: no caching
             return wire(self._topology, rule)
+        wirings.move_to_end(rule)
+        return wires
 
     def _trace(self, result: Result, schedule: Schedule, record: bool | Record):
         """Turn the engine's records into a :class:`~neurosim.trace.Trace`."""
@@ -636,8 +965,8 @@ class _GraphCopy:
     """
 
     def __init__(self, G: nx.DiGraph, topology: Topology):
-        self.graph = dict(G.graph)
-        self.nodes = [(v, dict(data)) for v, data in G.nodes(data=True)]
+        self.graph = _detached(G.graph)
+        self.nodes = [(v, _detached(data)) for v, data in G.nodes(data=True)]
         index = {v: i for i, (v, _) in enumerate(self.nodes)}
         m = G.number_of_edges()
         self.u = np.empty(m, dtype=np.int32 if len(index) < 2**31 else np.int64)
@@ -652,16 +981,26 @@ class _GraphCopy:
                 self.has_delay[k] = True
                 del rest["delay"]
             if rest:
-                self.extra[k] = rest
+                self.extra[k] = _detached(rest)
 
-    def rebuild(self, weights: dict, biases: dict) -> nx.DiGraph:
-        """A new DiGraph like the one given, with these weights and biases."""
+    def rebuild(self, weights: dict, biases: dict, unbiased: list) -> nx.DiGraph:
+        """A new DiGraph like the one given, with these weights and biases.
+
+        Its attributes are copies; the neurons in `unbiased` get bias NaN,
+        and activations known by name are written as names.
+        """
         G = nx.DiGraph()
-        G.graph.update(self.graph)
+        G.graph.update(_detached(self.graph))
         nodes = [v for v, _ in self.nodes]
-        G.add_nodes_from((v, dict(data)) for v, data in self.nodes)
+        G.add_nodes_from((v, _detached(data)) for v, data in self.nodes)
+        for _, data in G.nodes(data=True):
+            name = registered_name(data.get("activation"))
+            if name is not None:
+                data["activation"] = name
         for v, b in biases.items():
             G.nodes[v]["bias"] = b
+        for v in unbiased:
+            G.nodes[v]["bias"] = math.nan
         extra = self.extra
         delay = self.has_delay
 
@@ -674,12 +1013,23 @@ class _GraphCopy:
                 if delay[k]:
                     data["delay"] = delays[u, v]
                 if k in extra:
-                    data.update(extra[k])
+                    data.update(_detached(extra[k]))
                 yield u, v, data
 
         delays = self._delays
         G.add_edges_from(edges())  # in the caller's edge order
         return G
+
+
+_ATOMS = (str, int, float, bool, type(None))
+
+
+def _detached(data: dict) -> dict:
+    """A copy of an attribute dict sharing no mutable value with it."""
+    return {
+        key: value if type(value) in _ATOMS else copy.deepcopy(value)
+        for key, value in data.items()
+    }
 
 
 @contextmanager
@@ -798,7 +1148,7 @@ def _message_columns(
             source[at:stop] = r.source
             sent[at:stop] = r.sent_at
             at = stop
-    epoch, sample = np.divmod(iteration, schedule.n_chunks)
+    epoch, sample = np.divmod(iteration + schedule.first, schedule.n_chunks)
     return {
         "epoch": epoch,
         "sample": sample,
@@ -871,7 +1221,7 @@ def _update_columns(records: list[UpdateRecord], net: Network, schedule: Schedul
         )
     sizes = [len(sources[r.neuron]) for r in records]
     its = np.repeat(np.array([r.iteration for r in records], dtype=np.int64), sizes)
-    epoch, sample = np.divmod(its, schedule.n_chunks)
+    epoch, sample = np.divmod(its + schedule.first, schedule.n_chunks)
     return {
         "epoch": epoch,
         "sample": sample,

@@ -239,7 +239,8 @@ def _read(
     unbiased = set()
     for r, v in zip(neuron_ranks, neurons, strict=True):
         bias = node_data[r].get("bias", 0.0)
-        if bias is None:  # a neuron without bias
+        if bias is None or (isinstance(bias, float) and bias != bias):  # NaN too
+            # a neuron without bias (to_graph writes None as NaN)
             unbiased.add(v)
             bias = 0.0
         biases[v] = float(bias)
@@ -1461,11 +1462,14 @@ def train(
     drops: Iterable[tuple[Node, Node, str, int]] = (),
     on_missing: str = "error",
     timeout: float | None = None,
+    shuffle: bool = False,
+    seed: int = 0,
 ) -> ReferenceResult:
     """Train a copy of the parameters of ``G`` the way the actors do.
 
     Batches are consecutive chunks of ``X`` (the last may be shorter), the
-    same in every epoch; iteration ``s`` is one batch, counted from 0 across
+    same in every epoch (with ``shuffle``, chunks of each epoch's own order
+    of the samples); iteration ``s`` is one batch, counted from 0 across
     epochs. The run is the event-driven schedule of ``docs/concepts.md``
     ("Virtual time and the schedule", "Lost, duplicated and late
     messages"), simulated by a plain event loop over a priority queue:
@@ -1539,6 +1543,11 @@ def train(
         (its latest forward arrival, then the latest error message), so that
         nothing is late without losses. Only used with ``on_missing``
         ``"zero"`` or ``"last"``.
+    shuffle : bool
+        Epoch ``e`` takes the samples in the order ``p_e``, the ``e``-th
+        ``permutation(n_samples)`` of numpy's ``default_rng(seed)``.
+    seed : int
+        The seed of that order.
 
     Returns
     -------
@@ -1605,6 +1614,7 @@ def train(
             optimizer_options=optimizer_options, rule=rule, feedback=feedback,
             in_flight=in_flight, interval=interval, stash=stash, drops=drops,
             on_missing=on_missing, timeout=timeout, events=False,
+            shuffle=shuffle, seed=seed,
         )  # fmt: skip
 
 
@@ -1647,6 +1657,8 @@ def _train(
     on_missing: str,
     timeout: float | None,
     events: bool,
+    shuffle: bool = False,
+    seed: int = 0,
 ) -> ReferenceResult:
     """:func:`train`; ``events=True`` runs the event loop even when the
     schedule is sequential (to check the fast path against it)."""
@@ -1662,11 +1674,23 @@ def _train(
         G, net, rule, delays, in_flight, interval, stash, drops, on_missing, timeout
     )
 
-    batches = [
-        (X[start : start + batch_size], Z[start : start + batch_size])
-        for start in range(0, X.shape[0], batch_size)
-    ]
+    if not isinstance(shuffle, bool):
+        raise DataError(f"shuffle must be True or False, got {shuffle!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise DataError(f"seed must be an integer, got {seed!r}")
+
+    def chunks(X: Array, Z: Array) -> list[tuple[Array, Array]]:
+        b = batch_size
+        return [(X[a : a + b], Z[a : a + b]) for a in range(0, X.shape[0], b)]
+
+    batches = chunks(X, Z)
     n_iterations = epochs * len(batches)
+    if shuffle:  # every iteration's batch, epoch after epoch
+        rng = np.random.default_rng(seed)
+        batches = []
+        for _ in range(epochs):
+            order = rng.permutation(X.shape[0])
+            batches += chunks(X[order], Z[order])
     if not events and schedule.in_flight == 1 and not schedule.drops:
         result = _sequential(
             G, net, weights, biases, delays, batches, n_iterations, rule, feedback,

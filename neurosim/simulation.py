@@ -259,8 +259,14 @@ def _wire_backward(
 class Schedule:
     """Which rows of ``X`` each iteration takes, and when iterations enter.
 
-    Iteration ``s`` is chunk ``s % n_chunks`` of epoch ``s // n_chunks``;
-    nothing is built per iteration, so a schedule of any length costs nothing.
+    Iteration ``first + s`` of the run is chunk ``(first + s) % n_chunks`` of
+    epoch ``(first + s) // n_chunks``: a call runs iterations ``first`` to
+    ``stop`` of the run (all of them by default; a resumed run starts later,
+    an interrupted one stops earlier), numbered ``s`` from 0. ``X`` holds the
+    samples, the same every epoch, or with ``shuffled`` the rows of every
+    epoch the call runs in their order, one epoch after the other from the
+    epoch of ``first``. Nothing is built per iteration, so a schedule of any
+    length costs nothing.
     """
 
     n_samples: int
@@ -268,26 +274,49 @@ class Schedule:
     batch_size: int
     in_flight: int | None = 1
     interval: float = 0.0
+    first: int = 0
+    stop: int | None = None
+    shuffled: bool = False
 
     @property
     def n_chunks(self) -> int:
         return -(-self.n_samples // self.batch_size)
 
+    @property
+    def end(self) -> int:
+        """The run's iteration where the call stops (exclusive)."""
+        return self.epochs * self.n_chunks if self.stop is None else self.stop
+
     def __len__(self) -> int:
-        return self.epochs * self.n_chunks
+        return self.end - self.first
 
     def rows(self, s: int) -> tuple[int, int]:
         """``(start, stop)``: the rows of ``X`` that iteration `s` takes."""
-        start = (s % self.n_chunks) * self.batch_size
-        return start, min(start + self.batch_size, self.n_samples)
+        epoch, chunk = divmod(self.first + s, self.n_chunks)
+        start = chunk * self.batch_size
+        stop = min(start + self.batch_size, self.n_samples)
+        if self.shuffled:
+            at = (epoch - self.first // self.n_chunks) * self.n_samples
+            return at + start, at + stop
+        return start, stop
 
     def label(self, s: int) -> tuple[int, int]:
         """``(epoch, sample)`` of iteration `s` (``sample``: the chunk's index)."""
-        return divmod(s, self.n_chunks)
+        return divmod(self.first + s, self.n_chunks)
+
+    def position(self, iteration: int) -> int:
+        """How many samples the run has taken before its `iteration`."""
+        epoch, chunk = divmod(iteration, self.n_chunks)
+        return epoch * self.n_samples + min(chunk * self.batch_size, self.n_samples)
 
     def offset(self, s: int) -> int:
-        """The position of iteration `s`'s first sample in the whole run."""
-        return (s // self.n_chunks) * self.n_samples + self.rows(s)[0]
+        """The position of iteration `s`'s first sample among the call's."""
+        return self.position(self.first + s) - self.position(self.first)
+
+    @property
+    def n_rows(self) -> int:
+        """The samples the call takes, over all its iterations."""
+        return self.position(self.end) - self.position(self.first)
 
 
 @dataclass
@@ -571,7 +600,7 @@ class _Conductor:
         self.entries = np.full(S, np.nan)
         self.ends = np.full(S, np.nan)
         self.stale: list[tuple[int, int, int]] = []
-        self.Y = np.empty((len(topology.outputs), schedule.epochs * schedule.n_samples))
+        self.Y = np.empty((len(topology.outputs), schedule.n_rows))
         self.remaining: dict[int, int] = {}
         self.latest: dict[int, float] = {}
         self.problems: dict[int, list[tuple[int, str]]] = {}

@@ -43,6 +43,7 @@ PUBLIC_MODULES = (
     "neurosim.optimizers",
     "neurosim.rules",
     "neurosim.errors",
+    "neurosim.checkpoint",
 )
 
 # Classes whose constructor is private: users get instances from the engine
