@@ -13,9 +13,9 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
-import trio
 from numpy.typing import ArrayLike, NDArray
 
+from neurosim._async import any_async_library, run_sync
 from neurosim.activations import get_activation
 from neurosim.errors import DataError, NetworkError
 from neurosim.faults import Faults
@@ -389,7 +389,9 @@ class Network:
         array([1, 1, 0, 0])
         """
         with _gc_paused():
-            return trio.run(
+            return run_sync(
+                "Network.train",
+                "net.train_async",
                 lambda: self.train_async(
                     X,
                     Z,
@@ -404,9 +406,10 @@ class Network:
                     faults=faults,
                     record=record,
                     progress=progress,
-                )
+                ),
             )
 
+    @any_async_library
     async def train_async(
         self,
         X: ArrayLike,
@@ -424,7 +427,14 @@ class Network:
         record: bool | Record = False,
         progress: Callable[[int, int], None] | None = None,
     ) -> History:
-        """:meth:`train`, for use inside a running trio program."""
+        """:meth:`train`, to be awaited under trio or asyncio (Jupyter).
+
+        Under trio it runs in the caller's run. Under asyncio it runs the trio
+        simulation in a worker thread, so the loop serves its other tasks
+        meanwhile (`progress` and `callbacks` are then called from that
+        thread); cancelling the awaiting task stops the simulation and leaves
+        the network as it was.
+        """
         X = _samples(X, "X", len(self.inputs), "input node")
         Z = _samples(Z, "Z", len(self.outputs), "output neuron")
         if len(X) != len(Z):
@@ -564,16 +574,19 @@ class Network:
         array([[2.],
                [6.]])
         """
-        return trio.run(
+        return run_sync(
+            "Network.predict",
+            "net.predict_async",
             lambda: self.predict_async(
                 X,
                 batch_size=batch_size,
                 in_flight=in_flight,
                 interval=interval,
                 record=record,
-            )
+            ),
         )
 
+    @any_async_library
     async def predict_async(
         self,
         X: ArrayLike,
@@ -583,7 +596,10 @@ class Network:
         interval: float = 0.0,
         record: bool | Record = False,
     ) -> Array:
-        """:meth:`predict`, for use inside a running trio program."""
+        """:meth:`predict`, to be awaited under trio or asyncio (Jupyter).
+
+        Runs as :meth:`train_async` does.
+        """
         X = _samples(X, "X", len(self.inputs), "input node")
         if batch_size is None:
             batch_size = len(X)
