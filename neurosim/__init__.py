@@ -28,6 +28,7 @@ from neurosim.errors import (
     NetworkError,
     NeuronError,
     StalledError,
+    StopTraining,
 )
 from neurosim.faults import Faults
 from neurosim.graph import Topology, layered, validate
@@ -48,6 +49,7 @@ __all__ = [
     "NeuronError",
     "Record",
     "StalledError",
+    "StopTraining",
     "Topology",
     "Trace",
     "__version__",
