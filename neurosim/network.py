@@ -91,7 +91,7 @@ class History:
     samples_per_epoch: int
     batch_size: int
     ends: Array
-    trace: Any = field(default=None)
+    trace: Trace | None = field(default=None)
     entries: Array = field(default_factory=lambda: np.empty(0))
     neurons: tuple = ()
     stale: NDArray[np.int64] = field(
@@ -341,7 +341,7 @@ class Network:
         self._states = states
         self._optimizer: Optimizer | None = None
         self._wirings: dict[Rule | None, Wires] = {}  # by rule: links are fixed
-        self.last_trace = None
+        self.last_trace: Trace | None = None
         """The trace of the latest run made with ``record=True``."""
 
     # -- what the network is
