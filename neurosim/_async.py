@@ -7,8 +7,8 @@ method of :class:`~neurosim.Network` be awaited under either library, as
 - under **trio** it runs in the caller's own run;
 - under **asyncio** (every Jupyter cell) it runs ``trio.run`` in a worker
   thread, so the asyncio loop goes on serving its other tasks; cancelling the
-  awaiting task cancels the simulation and waits for it to end, so that the
-  network is left as it was.
+  awaiting task (or interrupting it) cancels the simulation and waits for it
+  to end, so that the network is left as it was.
 
 :func:`run_sync` is what the synchronous methods use: ``trio.run`` in the
 calling thread. That works in plain code and also where an asyncio loop runs
@@ -113,15 +113,14 @@ async def _in_worker_thread(async_fn: Callable[[], Awaitable[R]]) -> R:
     future = loop.run_in_executor(None, trio.run, run.main)
     try:
         return await asyncio.shield(future)
-    except asyncio.CancelledError:
+    except BaseException:
+        if future.done():  # the run's own outcome: an error of the simulation
+            raise
+        # Cancelled, or a KeyboardInterrupt thrown into the task, while the run
+        # goes on: stop it, and wait until it has restored the network.
         run.cancel()
-        while True:  # the network is restored when the run has ended: wait for it
-            try:
+        while not future.done():
+            with contextlib.suppress(BaseException):
                 await asyncio.shield(future)
-            except asyncio.CancelledError:
-                if not future.done():
-                    continue
-            except Exception:  # _Cancelled, or an error the cancel came too late for
-                pass
-            break
+        future.exception()  # retrieved: asyncio does not log it
         raise
