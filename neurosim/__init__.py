@@ -29,6 +29,7 @@ from neurosim.errors import (
     NetworkError,
     NeuronError,
     StalledError,
+    StopTraining,
 )
 from neurosim.faults import Faults
 from neurosim.graph import Topology, layered, validate
@@ -50,6 +51,7 @@ __all__ = [
     "Position",
     "Record",
     "StalledError",
+    "StopTraining",
     "Topology",
     "Trace",
     "__version__",

@@ -23,24 +23,26 @@ import importlib.util
 import os
 import runpy
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import neurosim
 from neurosim.errors import DataError, DivergenceError, NetworkError
-from neurosim.scenario import non_negative_int
 
 __all__ = [
     "CliError",
     "describe",
     "find_scenarios",
     "main",
+    "non_negative_int",
+    "positive_int",
     "report_errors",
     "resolve",
     "run_scenario",
     "scenario_dirs",
+    "use_agg",
 ]
 
 PROG = "neurosim"
@@ -49,6 +51,24 @@ DEMO = "worked_example"
 
 class CliError(Exception):
     """A mistake on the command line; its message is printed as one line."""
+
+
+def _int_at_least(minimum: int, doc: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    parse.__doc__ = doc
+    return parse
+
+
+positive_int = _int_at_least(1, "An ``argparse`` type: an integer >= 1.")
+non_negative_int = _int_at_least(0, "An ``argparse`` type: an integer >= 0 (a seed).")
 
 
 def use_agg() -> None:

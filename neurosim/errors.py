@@ -15,6 +15,7 @@ __all__ = [
     "NetworkError",
     "NeuronError",
     "StalledError",
+    "StopTraining",
     "Waiting",
 ]
 
@@ -119,3 +120,12 @@ class StalledError(RuntimeError):
 
     def __reduce__(self):
         return (type(self), (self.waiting, self.time, self.reason))
+
+
+class StopTraining(Exception):
+    """Raised by a ``train(callbacks=...)`` callback to end training cleanly.
+
+    Training stops after the epoch the callback was called for: the network
+    keeps that epoch's weights and ``train`` returns the history of the epochs
+    done. (Returning ``False`` from the callback does the same.)
+    """

@@ -5,22 +5,23 @@ from __future__ import annotations
 import copy
 import gc
 import hashlib
+import itertools
 import math
 import os
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from numbers import Integral, Real
 from typing import Any
 
 import networkx as nx
 import numpy as np
-import trio
 from numpy.typing import ArrayLike, NDArray
 
+from neurosim._async import any_async_library, run_sync
 from neurosim.activations import get_activation, registered_name
-from neurosim.errors import DataError, NetworkError
+from neurosim.errors import DataError, NetworkError, StopTraining
 from neurosim.faults import Faults
 from neurosim.graph import Topology, validate
 from neurosim.messages import SendRecord, UpdateRecord
@@ -75,6 +76,23 @@ class History:
     start : int
         How many samples of the run came before ``loss[0]``, across epochs:
         0 unless the call resumed an interrupted run.
+    validation_loss : ndarray, shape (epochs,)
+        With ``train(validation=(X, Z))``: after each epoch, the mean over the
+        validation samples of ``E = ½ Σ (z − y)²``, the outputs computed as
+        :meth:`Network.predict` does; empty otherwise.
+
+    Histories of successive calls concatenate: ``h1 + h2`` (or
+    :meth:`concat`).
+
+    Examples
+    --------
+    >>> import neurosim
+    >>> net = neurosim.Network(neurosim.layered([1, 1], weights=[[[0.5]]]))
+    >>> h1 = net.train([[1.0]], [[1.0]], epochs=2)
+    >>> h2 = net.train([[1.0]], [[1.0]], epochs=3)
+    >>> h = h1 + h2
+    >>> h.epochs, len(h.loss), bool(h.loss[2] == h2.loss[0])
+    (5, 5, True)
     """
 
     loss: Array
@@ -83,13 +101,14 @@ class History:
     samples_per_epoch: int
     batch_size: int
     ends: Array
-    trace: Any = field(default=None)
+    trace: Trace | None = field(default=None)
     entries: Array = field(default_factory=lambda: np.empty(0))
     neurons: tuple = ()
     stale: NDArray[np.int64] = field(
         default_factory=lambda: np.empty((0, 3), dtype=np.int64), repr=False
     )
     start: int = 0
+    validation_loss: Array = field(default_factory=lambda: np.empty(0))
 
     @property
     def staleness(self) -> NDArray[np.int64]:
@@ -119,9 +138,80 @@ class History:
         """Virtual time from the first input to the last update."""
         return float(self.ends[-1]) if len(self.ends) else 0.0
 
+    @classmethod
+    def concat(cls, histories: Iterable[History]) -> History:
+        """One history of successive ``train`` calls, in the order given.
+
+        Losses, outputs and staleness follow one another; the virtual times
+        of each history are shifted by the durations of those before it, so
+        that it starts when the one before ended. Epochs without validation
+        have a NaN :attr:`validation_loss` when others have one. The traces
+        are not joined: the result has none.
+
+        Raises
+        ------
+        ValueError
+            If `histories` is empty, or they differ in samples per epoch,
+            batch size or neurons (they do not come from one network and
+            data set).
+        """
+        hs = list(histories)
+        if not hs or not all(isinstance(h, History) for h in hs):
+            raise ValueError("History.concat needs one or more History objects")
+        first = hs[0]
+        for h in hs[1:]:
+            for name in ("samples_per_epoch", "batch_size", "neurons"):
+                if getattr(h, name) != getattr(first, name):
+                    raise ValueError(
+                        f"cannot concatenate histories with different {name}: "
+                        f"{getattr(first, name)!r} and {getattr(h, name)!r}"
+                    )
+        shifts = np.cumsum([0.0] + [h.duration for h in hs[:-1]])
+        counts = np.cumsum([0] + [len(h.ends) for h in hs[:-1]])
+        with_validation = any(len(h.validation_loss) for h in hs)
+        shared = sum(  # a resumed piece that goes on with its epoch
+            h.start == before.start + len(before.loss)
+            and h.start % first.samples_per_epoch != 0
+            for before, h in itertools.pairwise(hs)
+        )
+        return cls(
+            loss=np.concatenate([h.loss for h in hs]),
+            outputs=np.concatenate([h.outputs for h in hs]),
+            epochs=sum(h.epochs for h in hs) - shared,
+            start=first.start,
+            samples_per_epoch=first.samples_per_epoch,
+            batch_size=first.batch_size,
+            ends=np.concatenate([h.ends + t for h, t in zip(hs, shifts, strict=True)]),
+            entries=np.concatenate(
+                [h.entries + t for h, t in zip(hs, shifts, strict=True)]
+            ),
+            neurons=first.neurons,
+            stale=np.concatenate(
+                [h.stale + np.array([k, 0, 0]) for h, k in zip(hs, counts, strict=True)]
+            ),
+            validation_loss=np.concatenate(
+                [
+                    h.validation_loss
+                    if len(h.validation_loss) or not with_validation
+                    else np.full(h.epochs, np.nan)
+                    for h in hs
+                ]
+            ),
+        )
+
+    def __add__(self, other: object) -> History:
+        if not isinstance(other, History):
+            return NotImplemented
+        return History.concat([self, other])
+
     def __repr__(self) -> str:
         loss = self.epoch_loss
         trace = "" if self.trace is None else f", trace={len(self.trace)} messages"
+        validation = self.validation_loss
+        if len(validation):
+            trace = (
+                f", validation loss {validation[0]:.6g} -> {validation[-1]:.6g}" + trace
+            )
         return (
             f"History(epochs={self.epochs}, "
             f"samples_per_epoch={self.samples_per_epoch}, "
@@ -242,6 +332,39 @@ class _Plan:
         )
 
 
+Callback = Callable[[History], object]
+"""``f(history)`` after each epoch; ``False`` stops training."""
+
+
+def _callbacks(callbacks: object) -> list[Callback]:
+    if callbacks is None:
+        return []
+    if callable(callbacks):
+        return [callbacks]
+    if isinstance(callbacks, str | bytes) or not isinstance(callbacks, Iterable):
+        raise DataError(
+            "callbacks must be a callable or a sequence of callables, "
+            f"got {callbacks!r}"
+        )
+    callbacks = list(callbacks)
+    for i, f in enumerate(callbacks):
+        if not callable(f):
+            raise DataError(f"callbacks[{i}] is {f!r}, which is not callable")
+    return callbacks
+
+
+def _first_iterations(result: Result, iterations: int, rows: int) -> Result:
+    """`result` cut to its first iterations (a run that stopped early)."""
+    return Result(
+        outputs=result.outputs[:rows],
+        entries=result.entries[:iterations],
+        ends=result.ends[:iterations],
+        stale=[x for x in result.stale if x[0] < iterations],
+        messages=result.messages,
+        updates=result.updates,
+    )
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, Integral) and not isinstance(value, bool)
 
@@ -355,7 +478,7 @@ class Network:
         self._position: Position | None = None
         # the links under the latest rules (and predict's): fixed, but large
         self._wirings: OrderedDict[Rule | None, Wires] = OrderedDict()
-        self.last_trace = None
+        self.last_trace: Trace | None = None
         """The trace of the latest run made with ``record=True``."""
 
     # -- what the network is
@@ -510,6 +633,8 @@ class Network:
         seed: int = 0,
         stop_after: int | None = None,
         resume: bool = False,
+        callbacks: Callback | Sequence[Callback] | None = None,
+        validation: tuple[ArrayLike, ArrayLike] | None = None,
     ) -> History:
         """Train the network by running its neurons as trio tasks.
 
@@ -577,6 +702,20 @@ class Network:
             (even across :meth:`save` and :func:`neurosim.load`) gives the
             numbers of training it in one call, bit for bit. The schedule's
             times and the faults' decisions start afresh with each call.
+        callbacks : callable or sequence of callables, optional
+            Each is called as ``f(history)`` after every epoch, in order, with
+            the :class:`History` of the epochs done so far (without a trace).
+            Returning ``False`` or raising :class:`neurosim.StopTraining`
+            ends training there: the network keeps the weights of that epoch
+            and the history holds the epochs done. Any other exception fails
+            the call (the network keeps the weights it had before it). A
+            callback runs inside the simulation: it may read the network
+            (``net.weights``, ``net.to_graph()``), not train or predict with
+            it. Needs ``in_flight=1``.
+        validation : (X, Z), optional
+            Samples to evaluate after every epoch without changing the
+            weights, as :meth:`predict` computes them:
+            ``history.validation_loss``. Needs ``in_flight=1``.
 
         Returns
         -------
@@ -621,9 +760,25 @@ class Network:
         >>> history = net.train(X, Z, epochs=3, shuffle=True, resume=True)
         >>> len(history.loss), history.start, net.position
         (6, 6, None)
+
+        Validation data, and a callback that stops when it is good enough:
+
+        >>> net = neurosim.Network(neurosim.examples.worked_example())
+        >>> history = net.train(
+        ...     [[1.0, 1.5]],
+        ...     [[2.5, 3.0]],
+        ...     learning_rate=0.02,
+        ...     epochs=100,
+        ...     validation=([[1.0, 1.5]], [[2.5, 3.0]]),
+        ...     callbacks=[lambda h: h.validation_loss[-1] > 1e-6],
+        ... )
+        >>> history.epochs, bool(history.validation_loss[-1] <= 1e-6)
+        (9, True)
         """
         with _gc_paused():
-            return trio.run(
+            return run_sync(
+                "Network.train",
+                "net.train_async",
                 lambda: self.train_async(
                     X,
                     Z,
@@ -642,9 +797,12 @@ class Network:
                     seed=seed,
                     stop_after=stop_after,
                     resume=resume,
-                )
+                    callbacks=callbacks,
+                    validation=validation,
+                ),
             )
 
+    @any_async_library
     async def train_async(
         self,
         X: ArrayLike,
@@ -665,8 +823,17 @@ class Network:
         seed: int = 0,
         stop_after: int | None = None,
         resume: bool = False,
+        callbacks: Callback | Sequence[Callback] | None = None,
+        validation: tuple[ArrayLike, ArrayLike] | None = None,
     ) -> History:
-        """:meth:`train`, for use inside a running trio program."""
+        """:meth:`train`, to be awaited under trio or asyncio (Jupyter).
+
+        Under trio it runs in the caller's run. Under asyncio it runs the trio
+        simulation in a worker thread, so the loop serves its other tasks
+        meanwhile (`progress` and `callbacks` are then called from that
+        thread); cancelling the awaiting task stops the simulation and leaves
+        the network as it was.
+        """
         X = _samples(X, "X", len(self.inputs), "input node")
         Z = _samples(Z, "Z", len(self.outputs), "output neuron")
         if len(X) != len(Z):
@@ -690,12 +857,21 @@ class Network:
             raise DataError(f"stash must be True or False, got {stash!r}")
         if faults is not None and not isinstance(faults, Faults):
             raise DataError(f"faults must be a neurosim.Faults, got {faults!r}")
+        callbacks = _callbacks(callbacks)
+        if validation is not None:
+            validation = self._validation(validation)
         try:
             opt = get_optimizer(optimizer, learning_rate)
             rule = get_rule(rule)
             wires = self._wiring(rule)
         except ValueError as exc:
             raise DataError(str(exc)) from None
+        if (callbacks or validation is not None) and (resume or stop_after):
+            raise DataError(
+                "callbacks and validation work on whole runs: they cannot be "
+                "combined with stop_after or resume (a callback can stop training "
+                "itself, and save the network with net.save)"
+            )
         plan = self._plan(
             X, Z, int(epochs), int(batch_size), shuffle, seed, stop_after, resume
         )
@@ -713,6 +889,16 @@ class Network:
             shuffled=shuffle,
         )
         self._check_schedule(schedule, wires, faults)
+        if (callbacks or validation is not None) and in_flight != 1:
+            raise DataError(
+                f"callbacks and validation need in_flight=1, got {in_flight!r}: "
+                "with iterations in flight together no moment separates two epochs"
+            )
+        epoch_end = (
+            _EpochEnd(self, Z[plan.targets], schedule, callbacks, validation)
+            if callbacks or validation is not None
+            else None
+        )
 
         if opt != self._optimizer:  # a new optimizer starts from a fresh state
             for s in self._states.values():
@@ -736,17 +922,26 @@ class Network:
                 faults=faults,
                 record=record,
                 progress=progress,
+                epoch_end=epoch_end,
             )
         except BaseException:
             for v, (params, state) in saved.items():  # leave the network as it was
                 self._states[v].params[:] = params
                 self._states[v].optimizer_state = state
             raise
-        loss = 0.5 * ((Z[plan.targets] - result.outputs) ** 2).sum(axis=1)
+        targets = plan.targets
+        validation_loss = None
+        if epoch_end is not None:  # it may have stopped early
+            done, validation_loss = epoch_end.epochs_done, epoch_end.validation_loss
+            if done < epochs:
+                schedule = replace(schedule, stop=done * schedule.n_chunks)
+                targets = targets[: schedule.n_rows]
+                result = _first_iterations(result, len(schedule), schedule.n_rows)
+        loss = 0.5 * ((Z[targets] - result.outputs) ** 2).sum(axis=1)
         trace = self._trace(result, schedule, record) if record else None
         self._rule = rule
         self._position = plan.next(opt, rule)
-        return self._history(result, schedule, loss, trace)
+        return self._history(result, schedule, loss, trace, validation_loss)
 
     def _plan(self, X, Z, epochs, batch_size, shuffle, seed, stop_after, resume):
         """Which iterations of the run this call takes, and on which rows."""
@@ -806,7 +1001,22 @@ class Network:
                     f"with {name} {theirs!r}; this call has {mine!r}"
                 )
 
-    def _history(self, result: Result, schedule: Schedule, loss, trace) -> History:
+    def _validation(self, validation: object) -> tuple[Array, Array]:
+        if not isinstance(validation, tuple | list) or len(validation) != 2:
+            raise DataError(
+                f"validation must be a pair (X, Z) of samples, got {validation!r}"
+            )
+        X = _samples(validation[0], "validation X", len(self.inputs), "input node")
+        Z = _samples(validation[1], "validation Z", len(self.outputs), "output neuron")
+        if len(X) != len(Z):
+            raise DataError(
+                f"validation X has {len(X)} samples but validation Z has {len(Z)}"
+            )
+        return X, Z
+
+    def _history(
+        self, result: Result, schedule: Schedule, loss, trace, validation_loss=None
+    ) -> History:
         n_in = len(self.inputs)
         first_epoch = schedule.first // schedule.n_chunks
         last_epoch = (schedule.end - 1) // schedule.n_chunks
@@ -824,6 +1034,9 @@ class Network:
                 [(s, i - n_in, k) for s, i, k in result.stale], dtype=np.int64
             ).reshape(-1, 3),
             start=schedule.position(schedule.first),
+            validation_loss=(
+                np.empty(0) if validation_loss is None else validation_loss.copy()
+            ),
         )
 
     def _check_record(self, record: object) -> None:
@@ -883,16 +1096,19 @@ class Network:
         array([[2.],
                [6.]])
         """
-        return trio.run(
+        return run_sync(
+            "Network.predict",
+            "net.predict_async",
             lambda: self.predict_async(
                 X,
                 batch_size=batch_size,
                 in_flight=in_flight,
                 interval=interval,
                 record=record,
-            )
+            ),
         )
 
+    @any_async_library
     async def predict_async(
         self,
         X: ArrayLike,
@@ -902,7 +1118,10 @@ class Network:
         interval: float = 0.0,
         record: bool | Record = False,
     ) -> Array:
-        """:meth:`predict`, for use inside a running trio program."""
+        """:meth:`predict`, to be awaited under trio or asyncio (Jupyter).
+
+        Runs as :meth:`train_async` does.
+        """
         X = _samples(X, "X", len(self.inputs), "input node")
         if batch_size is None:
             batch_size = len(X)
@@ -952,6 +1171,62 @@ class Network:
         updates = _update_columns(result.updates or [], self, schedule)
         self.last_trace = Trace.from_columns(nodes, messages, updates)
         return self.last_trace
+
+
+class _EpochEnd:
+    """What the conductor awaits after each epoch: the validation, the callbacks.
+
+    It keeps the loss of the epochs done (one epoch computed at a time) and
+    how many epochs were done, which is less than asked when it stopped.
+    """
+
+    def __init__(
+        self,
+        net: Network,
+        Z: Array,
+        schedule: Schedule,
+        callbacks: list[Callback],
+        validation: tuple[Array, Array] | None,
+    ):
+        # Z: the targets of the call's samples, in the order they go in
+        self.net, self.Z, self.schedule = net, Z, schedule
+        self.callbacks, self.validation = callbacks, validation
+        self.loss = np.empty(len(Z))
+        self.losses = np.empty(schedule.epochs)  # validation, by epoch
+        self.epochs_done = 0
+        self.validation_loss: Array | None = None
+        if validation is not None:
+            self.wires = net._wiring(None)
+            self.forward = Schedule(len(validation[0]), 1, len(validation[0]))
+
+    async def __call__(self, epoch: int, so_far: Result) -> bool:
+        """Evaluate, then call the callbacks; True: stop after this epoch."""
+        net, n = self.net, self.schedule.n_samples
+        self.epochs_done = done = epoch + 1
+        rows = slice(epoch * n, done * n)
+        self.loss[rows] = 0.5 * ((self.Z[rows] - so_far.outputs[rows]) ** 2).sum(axis=1)
+        if self.validation is not None:
+            X, Z = self.validation
+            result = await simulate(  # predict's own forward wave
+                net._topology, net._states, self.wires, X, None, self.forward
+            )
+            self.losses[epoch] = (0.5 * ((Z - result.outputs) ** 2).sum(axis=1)).mean()
+            self.validation_loss = self.losses[:done]
+        history = net._history(
+            so_far,
+            replace(self.schedule, stop=done * self.schedule.n_chunks),
+            self.loss[: done * n],
+            None,
+            self.validation_loss,
+        )
+        for f in self.callbacks:
+            try:
+                answer = f(history)
+            except StopTraining:
+                return True
+            if isinstance(answer, bool | np.bool_) and not answer:
+                return True
+        return False
 
 
 class _GraphCopy:

@@ -39,6 +39,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+# The command owns the error handling and the option types; the toolkit uses
+# them, and the command never imports the toolkit.
+from neurosim.cli import non_negative_int, positive_int, report_errors, use_agg
+
 __all__ = [
     "ProgressBar",
     "Scenario",
@@ -48,24 +52,6 @@ __all__ = [
     "run_script",
     "start",
 ]
-
-
-def _int_at_least(minimum: int, doc: str):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
-        return value
-
-    parse.__doc__ = doc
-    return parse
-
-
-positive_int = _int_at_least(1, "An ``argparse`` type: an integer >= 1.")
-non_negative_int = _int_at_least(0, "An ``argparse`` type: an integer >= 0 (a seed).")
 
 
 def fmt(x: float, digits: int = 10) -> str:
@@ -387,8 +373,6 @@ def run_script(main: Callable[[list[str]], int]) -> None:
     :class:`~neurosim.NetworkError` or a file that cannot be written) ends
     the program with a one-line message and status 1.
     """
-    from neurosim.cli import report_errors, use_agg
-
     use_agg()
     with report_errors() as status:
         status.code = main(sys.argv[1:])

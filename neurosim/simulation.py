@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -399,6 +399,7 @@ async def simulate(
     faults: Faults | None = None,
     record: bool | Record = False,
     progress: Callable[[int, int], None] | None = None,
+    epoch_end: Callable[[int, Result], Awaitable[bool]] | None = None,
 ) -> Result:
     """Run the network on every iteration of `schedule`.
 
@@ -407,7 +408,14 @@ async def simulate(
     simulation and is raised here (a :class:`NeuronError` naming the neuron);
     a :class:`DivergenceError` or :class:`StalledError` comes from the
     conductor.
+
+    `epoch_end`, with ``in_flight=1`` only, is awaited as
+    ``epoch_end(epoch, so_far)`` when an epoch's last iteration is done,
+    before the next one enters (`so_far`: the Result of the epochs done, as
+    views, without records); returning True ends the run there.
     """
+    if epoch_end is not None and schedule.in_flight != 1:
+        raise ValueError("epoch_end needs in_flight=1: no moment separates epochs")
     nodes = topology.nodes
     rank = {v: i for i, v in enumerate(nodes)}
     n_in = len(topology.inputs)
@@ -459,6 +467,7 @@ async def simulate(
         training,
         faults,
         progress,
+        epoch_end,
     )
 
     async def node_task(i: int) -> None:
@@ -581,8 +590,10 @@ class _Conductor:
         training,
         faults,
         progress,
+        epoch_end=None,
     ):
         self.topology, self.wires, self.schedule = topology, wires, schedule
+        self.epoch_end, self.epochs_done = epoch_end, 0
         self.transport, self.boxes, self.reports = transport, boxes, reports
         # the neurons' inboxes by node index (input nodes have none)
         self.inboxes = [None] * len(topology.inputs) + [box.put for box in boxes]
@@ -773,6 +784,8 @@ class _Conductor:
             for s in sorted(self.complete):
                 self._finish(s)
             self.complete.clear()
+            if self.epoch_end is not None:
+                await self._epoch_ends()
 
     def _outputs(self, me: int, outputs) -> None:
         column = self.output_of[me]
@@ -807,6 +820,24 @@ class _Conductor:
             raise DivergenceError(self.nodes[me], *self.schedule.label(s), quantity)
         if self.progress is not None:
             self.progress(self.finished, self.S)
+
+    async def _epoch_ends(self) -> None:
+        """Report each epoch whose iterations are done (with ``in_flight=1`` the
+        done iterations are the first ones); stop when the hook says so."""
+        n, rows = self.schedule.n_chunks, self.schedule.n_samples
+        while (self.epochs_done + 1) * n <= self.finished:
+            e = self.epochs_done = self.epochs_done + 1
+            so_far = Result(
+                outputs=self.Y.T[: e * rows],
+                entries=self.entries[: e * n],
+                ends=self.ends[: e * n],
+                stale=list(self.stale),
+                messages=None,
+                updates=None,
+            )
+            if await self.epoch_end(e - 1, so_far):
+                self.S = self.finished  # nothing more enters; the run ends here
+                return
 
     # -- the watchdog
     def _check_lost(self, limit: float, inclusive: bool) -> None:

@@ -1,5 +1,7 @@
-"""The code is ruff clean (lint and format), as configured in pyproject.toml."""
+"""The code is ruff clean (lint and format), as configured in pyproject.toml,
+and the package's modules import one another in layers, without a circle."""
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -27,3 +29,64 @@ def test_ruff_check():
 def test_ruff_format():
     result = ruff("format", "--check", "--no-cache", ".")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# ----------------------------------------------------------------------
+# layering
+
+
+def imports_of(path: Path) -> set[str]:
+    """The neurosim modules `path` imports, at the top or inside a function."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            if node.module == "neurosim":  # from neurosim import plot
+                found |= {f"neurosim.{a.name}" for a in node.names}
+            else:
+                found.add(node.module)
+    return {name for name in found if name.split(".")[0] == "neurosim"}
+
+
+def import_graph() -> dict[str, set[str]]:
+    graph = {}
+    for path in sorted((ROOT / "neurosim").glob("*.py")):
+        name = "neurosim" if path.stem == "__init__" else f"neurosim.{path.stem}"
+        graph[name] = imports_of(path) - {name}
+    modules = set(graph)
+    return {name: {m for m in deps if m in modules} for name, deps in graph.items()}
+
+
+def test_modules_import_each_other_without_a_circle():
+    graph = import_graph()
+    assert "neurosim.network" in graph["neurosim"]
+    done: set[str] = set()
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if name in path:
+            circle = " -> ".join((*path[path.index(name) :], name))
+            pytest.fail(f"an import circle: {circle}")
+        if name in done:
+            return
+        for dep in sorted(graph[name]):
+            visit(dep, (*path, name))
+        done.add(name)
+
+    for name in graph:
+        visit(name, ())
+
+
+def test_the_scenario_toolkit_imports_the_command_never_the_reverse():
+    graph = import_graph()
+    assert "neurosim.cli" in graph["neurosim.scenario"]
+    assert "neurosim.scenario" not in graph["neurosim.cli"]
+
+
+def test_the_reference_shares_no_code_with_the_engine():
+    assert import_graph()["neurosim.reference"] <= {"neurosim.errors"}
+
+
+def test_the_layering_test_sees_a_circle(tmp_path):
+    (tmp_path / "a.py").write_text("def f():\n    from neurosim import b\n")
+    assert imports_of(tmp_path / "a.py") == {"neurosim.b"}
