@@ -25,6 +25,7 @@ from neurosim.activations import ACTIVATIONS, Activation
 from neurosim.errors import (
     DataError,
     DivergenceError,
+    NetworkBusyError,
     NetworkError,
     NeuronError,
     StalledError,
@@ -44,6 +45,7 @@ __all__ = [
     "Faults",
     "History",
     "Network",
+    "NetworkBusyError",
     "NetworkError",
     "NeuronError",
     "Record",

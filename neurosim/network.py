@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import functools
 import gc
 import math
+import threading
 from collections.abc import Callable, Hashable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,14 +18,14 @@ import numpy as np
 import trio
 from numpy.typing import ArrayLike, NDArray
 
-from neurosim.activations import get_activation
-from neurosim.errors import DataError, NetworkError
+from neurosim.activations import ACTIVATIONS, get_activation
+from neurosim.errors import DataError, NetworkBusyError, NetworkError, NeuronError
 from neurosim.faults import Faults
 from neurosim.graph import Topology, validate
 from neurosim.messages import SendRecord, UpdateRecord
 from neurosim.model import NeuronState
-from neurosim.optimizers import Optimizer, get_optimizer
-from neurosim.rules import Rule, get_rule
+from neurosim.optimizers import SGD, Adagrad, Adam, Momentum, Optimizer, get_optimizer
+from neurosim.rules import RULES, Rule, get_rule
 from neurosim.simulation import (
     Result,
     Schedule,
@@ -119,10 +121,20 @@ def _is_int(value: object) -> bool:
     return isinstance(value, Integral) and not isinstance(value, bool)
 
 
+def _finite_real(value: object) -> bool:
+    """A real number (not a bool) that a float64 holds as a finite value."""
+    if not isinstance(value, Real) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond float64
+        return False
+
+
 def _samples(values: ArrayLike, name: str, columns: int, what: str) -> Array:
     try:
         array = np.array(values, dtype=float)  # a copy: the caller's data stays theirs
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise DataError(
             f"{name} cannot be read as an array of numbers: {exc}"
         ) from None
@@ -143,12 +155,7 @@ def _samples(values: ArrayLike, name: str, columns: int, what: str) -> Array:
 def _schedule_options(in_flight: object, interval: object) -> tuple[int | None, float]:
     if in_flight is not None and (not _is_int(in_flight) or in_flight < 1):
         raise DataError(f"in_flight must be an integer >= 1 or None, got {in_flight!r}")
-    if (
-        not isinstance(interval, Real)
-        or isinstance(interval, bool)
-        or not math.isfinite(interval)
-        or interval < 0
-    ):
+    if not _finite_real(interval) or interval < 0:
         raise DataError(f"interval must be a finite number >= 0, got {interval!r}")
     return (None if in_flight is None else int(in_flight)), float(interval)
 
@@ -161,6 +168,63 @@ def _check_delays(topology: Topology, wires: Wires, why: str) -> None:
                 f"edge ({u!r}, {v!r}) has delay {d!r}; {why} needs every delay "
                 "to be positive"
             )
+
+
+_MOST_SAMPLES = 2**63 - 1
+"""The most samples one training run may take (``epochs × n_samples``): a
+run's iterations and samples are counted in 64-bit integers."""
+
+
+def _waits_its_turn(method):
+    """Make a synchronous ``train`` or ``predict`` wait for the network.
+
+    Calls from several threads take turns on a per-network lock: two runs at
+    once would interleave their use of the network's parameters and of any
+    buffer the network keeps for its runs, and commit results equal to
+    neither order. ``predict`` takes the lock too, which is the simple sound
+    choice while the engine may keep per-network scratch arrays. The lock is
+    re-entrant: the ``*_async`` method the call runs in its own trio loop
+    takes it again.
+    """
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return call
+
+
+def _refused_while_busy(method):
+    """Make ``train_async`` or ``predict_async`` refuse to run beside another call.
+
+    An async call must not block its event loop waiting for the lock, so
+    when another call runs (a task of the same trio run, or another thread)
+    it raises :class:`~neurosim.errors.NetworkBusyError` before any work.
+    """
+
+    @functools.wraps(method)
+    async def call(self, *args, **kwargs):
+        if not self._lock.acquire(blocking=False):
+            raise NetworkBusyError(_BUSY)
+        try:
+            if self._running:  # another task of this thread's trio run
+                raise NetworkBusyError(_BUSY)
+            self._running = True
+            try:
+                return await method(self, *args, **kwargs)
+            finally:
+                self._running = False
+        finally:
+            self._lock.release()
+
+    return call
+
+
+_BUSY = (
+    "the network is running another call (train or predict); one network runs "
+    "one call at a time: await the other call first, or use a network of its own"
+)
 
 
 class Network:
@@ -225,6 +289,9 @@ class Network:
         self._states = states
         self._optimizer: Optimizer | None = None
         self._wirings: dict[Rule | None, Wires] = {}  # by rule: links are fixed
+        # one call at a time (see _waits_its_turn and _refused_while_busy)
+        self._lock = threading.RLock()
+        self._running = False
         self.last_trace = None
         """The trace of the latest run made with ``record=True``."""
 
@@ -293,6 +360,7 @@ class Network:
         )
 
     # -- running it
+    @_waits_its_turn
     def train(
         self,
         X: ArrayLike,
@@ -366,12 +434,18 @@ class Network:
             Before anything runs, for unusable arguments (among them a delay
             that is not positive while iterations overlap or faults are on).
         DivergenceError
-            If a value becomes infinite or NaN. The network then keeps the
-            weights it had before the call.
+            If a value becomes infinite or NaN.
         StalledError
             If a neuron waits for a message that will never arrive.
         NeuronError
-            If anything else fails inside a neuron.
+            If anything else fails inside a neuron, or, before the run, if a
+            custom activation, rule or optimizer gives arrays of the wrong
+            shape (each is called once on zeros of the run's shapes).
+
+        After any error, cancellation or ``KeyboardInterrupt`` the network
+        keeps the weights, biases and optimizer state it had before the call:
+        the run works on copies, committed at the end. Calls from several
+        threads take turns (see :meth:`train_async` for trio).
 
         Examples
         --------
@@ -407,6 +481,7 @@ class Network:
                 )
             )
 
+    @_refused_while_busy
     async def train_async(
         self,
         X: ArrayLike,
@@ -424,22 +499,29 @@ class Network:
         record: bool | Record = False,
         progress: Callable[[int, int], None] | None = None,
     ) -> History:
-        """:meth:`train`, for use inside a running trio program."""
+        """:meth:`train`, for use inside a running trio program.
+
+        Raises :class:`~neurosim.errors.NetworkBusyError` if the network is
+        running another call (another task, or another thread): an async call
+        cannot wait for its turn without blocking the event loop.
+        """
         X = _samples(X, "X", len(self.inputs), "input node")
         Z = _samples(Z, "Z", len(self.outputs), "output neuron")
         if len(X) != len(Z):
             raise DataError(f"X has {len(X)} samples but Z has {len(Z)}")
         if learning_rate is not None and (
-            not isinstance(learning_rate, Real)
-            or isinstance(learning_rate, bool)
-            or not math.isfinite(learning_rate)
-            or learning_rate <= 0
+            not _finite_real(learning_rate) or learning_rate <= 0
         ):
             raise DataError(
                 f"learning_rate must be a positive finite number, got {learning_rate!r}"
             )
         if not _is_int(epochs) or epochs < 1:
             raise DataError(f"epochs must be an integer >= 1, got {epochs!r}")
+        if epochs * len(X) > _MOST_SAMPLES:
+            raise DataError(
+                f"epochs={epochs} with {len(X)} samples per epoch is too many: "
+                f"a run takes at most {_MOST_SAMPLES} samples in all"
+            )
         if not _is_int(batch_size) or batch_size < 1:
             raise DataError(f"batch_size must be an integer >= 1, got {batch_size!r}")
         in_flight, interval = _schedule_options(in_flight, interval)
@@ -448,6 +530,11 @@ class Network:
             raise DataError(f"stash must be True or False, got {stash!r}")
         if faults is not None and not isinstance(faults, Faults):
             raise DataError(f"faults must be a neurosim.Faults, got {faults!r}")
+        if progress is not None and not callable(progress):
+            raise DataError(
+                f"progress must be a callable progress(done, total) or None, "
+                f"got {progress!r}"
+            )
         try:
             opt = get_optimizer(optimizer, learning_rate)
             rule = get_rule(rule)
@@ -457,38 +544,49 @@ class Network:
         schedule = Schedule(len(X), int(epochs), int(batch_size), in_flight, interval)
         self._check_schedule(schedule, wires, faults)
 
-        if opt != self._optimizer:  # a new optimizer starts from a fresh state
-            for s in self._states.values():
-                s.optimizer_state = opt.init_state(len(s.params))
-            self._optimizer = opt
-        saved = {
-            v: (s.params.copy(), copy.deepcopy(s.optimizer_state))
+        # The run works on copies, committed once nothing can fail any more:
+        # an error, a cancellation or an interrupt leaves the network as it was.
+        fresh = opt != self._optimizer  # a new optimizer starts from a fresh state
+        states = {
+            v: NeuronState(
+                v,
+                s.activation,
+                s.params.copy(),
+                (
+                    opt.init_state(len(s.params))
+                    if fresh
+                    else copy.deepcopy(s.optimizer_state)
+                ),
+                s.has_bias,
+            )
             for v, s in self._states.items()
         }
-        try:
-            result = await simulate(
-                self._topology,
-                self._states,
-                wires,
-                X,
-                Z,
-                schedule,
-                optimizer=opt,
-                rule=rule,
-                stash=stash,
-                faults=faults,
-                record=record,
-                progress=progress,
-            )
-        except BaseException:
-            for v, (params, state) in saved.items():  # leave the network as it was
-                self._states[v].params[:] = params
-                self._states[v].optimizer_state = state
-            raise
-        Zs = np.concatenate([Z] * epochs)
+        _probe(self._topology, states, wires, schedule, opt, rule)
+        result = await simulate(
+            self._topology,
+            states,
+            wires,
+            X,
+            Z,
+            schedule,
+            optimizer=opt,
+            rule=rule,
+            stash=stash,
+            faults=faults,
+            record=record,
+            progress=progress,
+        )
+        Zs = np.tile(Z, (epochs, 1))
         loss = 0.5 * ((Zs - result.outputs) ** 2).sum(axis=1)
         trace = self._trace(result, schedule, record) if record else None
-        return self._history(result, schedule, loss, trace)
+        history = self._history(result, schedule, loss, trace)
+        self._commit(states, opt, trace if record else self.last_trace)
+        return history
+
+    @trio.lowlevel.enable_ki_protection
+    def _commit(self, states: dict, optimizer: Optimizer | None, trace) -> None:
+        """Install a run's results all at once (a Ctrl-C waits until it is done)."""
+        self._states, self._optimizer, self.last_trace = states, optimizer, trace
 
     def _history(self, result: Result, schedule: Schedule, loss, trace) -> History:
         n_in = len(self.inputs)
@@ -527,6 +625,7 @@ class Network:
         elif schedule.interval > 0:
             _check_delays(self._topology, wires, f"interval={schedule.interval}")
 
+    @_waits_its_turn
     def predict(
         self,
         X: ArrayLike,
@@ -574,6 +673,7 @@ class Network:
             )
         )
 
+    @_refused_while_busy
     async def predict_async(
         self,
         X: ArrayLike,
@@ -583,7 +683,11 @@ class Network:
         interval: float = 0.0,
         record: bool | Record = False,
     ) -> Array:
-        """:meth:`predict`, for use inside a running trio program."""
+        """:meth:`predict`, for use inside a running trio program.
+
+        Raises :class:`~neurosim.errors.NetworkBusyError` if the network is
+        running another call, as :meth:`train_async` does.
+        """
         X = _samples(X, "X", len(self.inputs), "input node")
         if batch_size is None:
             batch_size = len(X)
@@ -594,11 +698,12 @@ class Network:
         wires = self._wiring(None)
         schedule = Schedule(len(X), 1, int(batch_size), in_flight, interval)
         self._check_schedule(schedule, wires, None)
+        _probe(self._topology, self._states, wires, schedule)
         result = await simulate(
             self._topology, self._states, wires, X, None, schedule, record=record
         )
         if record:
-            self._trace(result, schedule, record)
+            self.last_trace = self._trace(result, schedule, record)
         return result.outputs
 
     def _wiring(self, rule: Rule | None) -> Wires:
@@ -621,8 +726,7 @@ class Network:
             )
         messages = _message_columns(result.messages, schedule, keep)
         updates = _update_columns(result.updates or [], self, schedule)
-        self.last_trace = Trace.from_columns(nodes, messages, updates)
-        return self.last_trace
+        return Trace.from_columns(nodes, messages, updates)
 
 
 class _GraphCopy:
@@ -680,6 +784,142 @@ class _GraphCopy:
         delays = self._delays
         G.add_edges_from(edges())  # in the caller's edge order
         return G
+
+
+_BUILT_IN_OPTIMIZERS = (SGD, Momentum, Adagrad, Adam)
+
+
+def _probe(topology, states, wires, schedule, optimizer=None, rule=None) -> None:
+    """Call every custom piece once, on inputs of the run's shapes, before it runs.
+
+    A user's activation, rule or optimizer that returns an array of the wrong
+    shape would otherwise be taken silently (``y[0]`` of a longer array) or
+    fail later, far from its cause. Built-in pieces are not called; a custom
+    activation is called once per batch size of the run (the first batch and
+    a shorter last one), a custom rule once, a custom optimizer once per size
+    of parameter vector, on copies of a neuron's parameters and state: the
+    neurons' hot path checks nothing.
+
+    Raises
+    ------
+    NeuronError
+        Naming the first neuron (in node order) that uses the piece, for a
+        wrong shape or any exception the piece raises.
+    """
+    last = schedule.rows(schedule.n_chunks - 1)
+    sizes = sorted({min(schedule.batch_size, schedule.n_samples), last[1] - last[0]})
+    training = optimizer is not None
+    built_in = [id(a) for a in ACTIVATIONS.values()]
+    probed: set[int] = set()
+    with np.errstate(all="ignore"):
+        for v in topology.neurons:
+            activation = states[v].activation
+            if id(activation) in built_in or id(activation) in probed:
+                continue
+            probed.add(id(activation))
+            for n in sizes:
+                with _blaming(v):
+                    _probe_activation(activation, n, training)
+        if training and type(rule) not in RULES.values():
+            first = topology.neurons[0]
+            sender = next(
+                (v for v in topology.neurons if wires[wires.rank[v]].backward),
+                None,
+            )
+            for n in sizes:
+                zeros = np.zeros(n)
+                if sender is not None:
+                    with _blaming(sender):
+                        _check_signal(rule, "backward_signal", zeros, n)
+                with _blaming(first):
+                    _check_signal(rule, "update_signal", zeros, n)
+        if training and type(optimizer) not in _BUILT_IN_OPTIMIZERS:
+            lengths: set[int] = set()
+            for v in topology.neurons:
+                s = states[v]
+                if len(s.params) not in lengths:
+                    lengths.add(len(s.params))
+                    with _blaming(v):
+                        _probe_optimizer(optimizer, s)
+
+
+@contextmanager
+def _blaming(neuron):
+    """Turn what a probe raises into a NeuronError naming `neuron`."""
+    try:
+        yield
+    except NeuronError:
+        raise
+    except Exception as exc:
+        raise NeuronError(neuron, f"{type(exc).__name__}: {exc}") from exc
+
+
+def _shape(value: object) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    return f"a {type(value).__name__}"
+
+
+def _probe_activation(activation, n: int, training: bool) -> None:
+    e = np.zeros(n)
+    y = activation.function(e)
+    if not isinstance(y, np.ndarray) or y.shape != (n,):
+        raise ValueError(
+            f"activation {activation.name!r} returned {_shape(y)} for e of shape "
+            f"({n},); it must return an array of the same shape as e"
+        )
+    if training:
+        slope = activation.derivative(e, y)
+        shape = np.shape(slope)
+        if len(shape) > 1 or shape not in ((), (1,), (n,)):
+            raise ValueError(
+                f"the derivative of activation {activation.name!r} returned "
+                f"{_shape(slope)} for e of shape ({n},); it must return a number "
+                "or an array of the same shape as e"
+            )
+
+
+def _check_signal(rule, name: str, zeros: Array, n: int) -> None:
+    signal = getattr(rule, name)(zeros, zeros.copy())
+    if not isinstance(signal, np.ndarray) or signal.shape != (n,):
+        raise ValueError(
+            f"rule {rule!r}: {name}(delta, g) returned {_shape(signal)} for delta "
+            f"and g of shape ({n},); it must return an array of that shape"
+        )
+
+
+def _probe_optimizer(optimizer, state: NeuronState) -> None:
+    params = state.params.copy()
+    opt_state = copy.deepcopy(state.optimizer_state)
+    before = _array_shapes(opt_state)
+    out = optimizer.step(params, np.zeros(len(params)), opt_state)
+    if isinstance(out, np.ndarray) and out is not params:
+        raise ValueError(
+            f"optimizer {optimizer!r}: step(params, grad, state) returned a new "
+            "array; it must update params in place (and return None)"
+        )
+    after = _array_shapes(opt_state)
+    for name, shape in before.items():
+        if after.get(name, shape) != shape:
+            raise ValueError(
+                f"optimizer {optimizer!r}: step changed state{name} from shape "
+                f"{shape} to shape {after[name]}; it must keep its state's arrays"
+            )
+
+
+def _array_shapes(state: object) -> dict[str, tuple]:
+    """The shapes of the arrays an optimizer state holds, by where they are."""
+    if isinstance(state, np.ndarray):
+        return {"": state.shape}
+    if isinstance(state, dict):
+        items = [(f"[{k!r}]", x) for k, x in state.items()]
+    elif isinstance(state, list | tuple):
+        items = [(f"[{k}]", x) for k, x in enumerate(state)]
+    elif hasattr(state, "__dict__"):
+        items = [(f".{k}", x) for k, x in vars(state).items()]
+    else:
+        return {}
+    return {k: x.shape for k, x in items if isinstance(x, np.ndarray)}
 
 
 @contextmanager

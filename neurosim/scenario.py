@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 
-def _int_at_least(minimum: int, doc: str):
+def _int_at_least(minimum: int, doc: str, maximum: int | None = None):
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -58,6 +58,8 @@ def _int_at_least(minimum: int, doc: str):
             raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum}, got {value}")
         return value
 
     parse.__doc__ = doc
@@ -66,6 +68,12 @@ def _int_at_least(minimum: int, doc: str):
 
 positive_int = _int_at_least(1, "An ``argparse`` type: an integer >= 1.")
 non_negative_int = _int_at_least(0, "An ``argparse`` type: an integer >= 0 (a seed).")
+_MOST_EPOCHS = 10**9
+"""The largest ``--epochs``: more would take days and more memory than a
+machine has (the history keeps every sample's loss and outputs)."""
+_epochs = _int_at_least(
+    1, f"An ``argparse`` type: an integer from 1 to {_MOST_EPOCHS}.", _MOST_EPOCHS
+)
 
 
 def fmt(x: float, digits: int = 10) -> str:
@@ -336,7 +344,7 @@ def start(
     )
     parser.add_argument(
         "--epochs",
-        type=positive_int,
+        type=_epochs,
         default=epochs,
         metavar="N",
         help=f"{epochs_help} (default: {epochs})",
