@@ -22,10 +22,10 @@ Examples
 
 from neurosim import examples, optimizers, reference, rules
 from neurosim.activations import ACTIVATIONS, Activation, register_activation
-from neurosim.checkpoint import load
 from neurosim.errors import (
     DataError,
     DivergenceError,
+    NetworkBusyError,
     NetworkError,
     NeuronError,
     StalledError,
@@ -33,7 +33,7 @@ from neurosim.errors import (
 )
 from neurosim.faults import Faults
 from neurosim.graph import Topology, layered, validate
-from neurosim.network import History, Network, Position
+from neurosim.network import History, Network, Position, load
 from neurosim.trace import Record, Trace
 
 __version__ = "0.1.0"
@@ -46,6 +46,7 @@ __all__ = [
     "Faults",
     "History",
     "Network",
+    "NetworkBusyError",
     "NetworkError",
     "NeuronError",
     "Position",

@@ -1,4 +1,4 @@
-"""A network's whole state in one file: :meth:`Network.save` and :func:`load`.
+"""A network's whole state in one file: :meth:`Network.save` and :func:`neurosim.load`.
 
 The file is an ``.npz`` archive read without pickle (``allow_pickle=False``):
 numbers in arrays, and a JSON manifest (the ``manifest`` member, UTF-8
@@ -33,9 +33,8 @@ from neurosim import optimizers, rules
 from neurosim._files import atomic_write
 from neurosim.activations import ACTIVATIONS, registered_name
 from neurosim.errors import DataError
-from neurosim.network import Network, Position
 
-__all__ = ["FORMAT", "VERSION", "load", "save"]
+__all__ = ["FORMAT", "VERSION", "read", "save"]
 
 FORMAT = "neurosim.Network"
 VERSION = 1
@@ -120,7 +119,7 @@ def _rebuild(spec: dict | None, known: dict) -> Any:
 # -- saving -------------------------------------------------------------------
 
 
-def save(net: Network, path: str | os.PathLike) -> None:
+def save(net: Any, path: str | os.PathLike) -> None:
     """Write `net` to `path` (see :meth:`neurosim.Network.save`)."""
     manifest, arrays = _describe(net)  # every complaint before the file is touched
     data = json.dumps(manifest, allow_nan=False).encode("utf-8")
@@ -130,7 +129,7 @@ def save(net: Network, path: str | os.PathLike) -> None:
         np.savez(file, allow_pickle=False, **arrays)
 
 
-def _describe(net: Network) -> tuple[dict, dict[str, np.ndarray]]:
+def _describe(net: Any) -> tuple[dict, dict[str, np.ndarray]]:
     t, g = net._topology, net._graph
     names = [v for v, _ in g.nodes]
     neurons = set(t.neurons)
@@ -251,31 +250,11 @@ def _optimizer_state(states: list, arrays: dict) -> dict:
 # -- loading ------------------------------------------------------------------
 
 
-def load(path: str | os.PathLike) -> Network:
-    """Read a network written by :meth:`neurosim.Network.save`.
+def read(path: str | os.PathLike, network: type, position: type) -> Any:
+    """The network saved at `path`, as an instance of `network`.
 
-    It trains on exactly as the saved one would have: same weights, biases,
-    activations, delays, optimizer and optimizer state, and the interrupted
-    run's :attr:`~neurosim.Network.position` (go on with
-    ``train(..., resume=True)``).
-
-    Raises
-    ------
-    DataError
-        Naming the file, if it is not a saved network, is damaged or cut
-        short, was written by a newer neurosim (a newer format version), or
-        uses an activation name not registered in this program.
-    FileNotFoundError
-        If there is no file at `path`.
-
-    Examples
-    --------
-    >>> import neurosim, os, tempfile
-    >>> net = neurosim.Network(neurosim.examples.worked_example())
-    >>> path = os.path.join(tempfile.mkdtemp(), "net.npz")
-    >>> net.save(path)
-    >>> neurosim.load(path)
-    Network(2 inputs, 2 hidden, 2 outputs, 8 connections: identity)
+    The engine of :func:`neurosim.load` (which passes its ``Network`` and
+    ``Position`` classes: this module does not import the network's).
     """
     shown = os.fspath(path)
     try:
@@ -300,14 +279,16 @@ def load(path: str | os.PathLike) -> Network:
             f"this one reads versions up to {VERSION}: upgrade neurosim to load it"
         )
     try:
-        return _network(manifest, arrays, shown)
+        return _network(manifest, arrays, shown, network, position)
     except DataError:
         raise
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
         raise DataError(f"{shown} is damaged: {type(exc).__name__}: {exc}") from None
 
 
-def _network(manifest: dict, arrays: dict, shown: str) -> Network:
+def _network(
+    manifest: dict, arrays: dict, shown: str, Network: type, Position: type
+) -> Any:
     nodes = [(_decode(v), _decode(data)) for v, data in manifest["nodes"]]
     names = [v for v, _ in nodes]
     inputs = [names[i] for i in manifest["inputs"]]

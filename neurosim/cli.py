@@ -53,7 +53,9 @@ class CliError(Exception):
     """A mistake on the command line; its message is printed as one line."""
 
 
-def _int_at_least(minimum: int, doc: str) -> Callable[[str], int]:
+def _int_at_least(
+    minimum: int, doc: str, maximum: int | None = None
+) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -61,6 +63,8 @@ def _int_at_least(minimum: int, doc: str) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum}, got {value}")
         return value
 
     parse.__doc__ = doc
@@ -69,6 +73,12 @@ def _int_at_least(minimum: int, doc: str) -> Callable[[str], int]:
 
 positive_int = _int_at_least(1, "An ``argparse`` type: an integer >= 1.")
 non_negative_int = _int_at_least(0, "An ``argparse`` type: an integer >= 0 (a seed).")
+MOST_EPOCHS = 10**9
+"""The largest ``--epochs``: more would take days and more memory than a
+machine has (the history keeps every sample's loss and outputs)."""
+epochs_int = _int_at_least(
+    1, f"An ``argparse`` type: an integer from 1 to {MOST_EPOCHS}.", MOST_EPOCHS
+)
 
 
 def use_agg() -> None:

@@ -12,6 +12,7 @@ from typing import NamedTuple
 __all__ = [
     "DataError",
     "DivergenceError",
+    "NetworkBusyError",
     "NetworkError",
     "NeuronError",
     "StalledError",
@@ -29,7 +30,7 @@ class DataError(ValueError):
 
 
 class DivergenceError(ArithmeticError):
-    """A value became infinite or NaN during training.
+    """A value became infinite or NaN during training (or in ``predict``).
 
     Attributes
     ----------
@@ -37,25 +38,47 @@ class DivergenceError(ArithmeticError):
         The neuron where the non-finite value appeared.
     epoch, sample : int
         Where in training it happened (0-based; ``sample`` is the batch's
-        index in mini-batch training).
+        index in mini-batch training). In ``predict``, ``epoch`` is 0 and
+        ``sample`` the index of the batch of ``X`` (its forward wave).
     quantity : str
         What became non-finite: ``"output"`` (the neuron's ``e`` or ``y``) or
         ``"weight update"`` (its weights or bias after an update).
+    training : bool
+        False when ``predict`` raised it.
     """
 
-    def __init__(self, neuron: object, epoch: int, sample: int, quantity: str):
+    def __init__(
+        self,
+        neuron: object,
+        epoch: int,
+        sample: int,
+        quantity: str,
+        training: bool = True,
+    ):
         self.neuron = neuron
         self.epoch = epoch
         self.sample = sample
         self.quantity = quantity
-        super().__init__(
-            f"training diverged: neuron {neuron!r} computed a non-finite "
-            f"{quantity} in epoch {epoch}, sample {sample} "
-            "(try a smaller learning rate)"
-        )
+        self.training = training
+        if training:
+            message = (
+                f"training diverged: neuron {neuron!r} computed a non-finite "
+                f"{quantity} in epoch {epoch}, sample {sample} "
+                "(try a smaller learning rate)"
+            )
+        else:
+            message = (
+                f"predict: neuron {neuron!r} computed a non-finite {quantity} "
+                f"in batch {sample} of X (the weights or the inputs are too "
+                "large for float64)"
+            )
+        super().__init__(message)
 
     def __reduce__(self):  # keep pickling (and copying) working
-        return (type(self), (self.neuron, self.epoch, self.sample, self.quantity))
+        return (
+            type(self),
+            (self.neuron, self.epoch, self.sample, self.quantity, self.training),
+        )
 
 
 class NeuronError(RuntimeError):
@@ -67,6 +90,16 @@ class NeuronError(RuntimeError):
 
     def __reduce__(self):
         return (type(self), (self.neuron, self.args[0]))
+
+
+class NetworkBusyError(RuntimeError):
+    """A :class:`~neurosim.Network` is already running a call.
+
+    The synchronous ``train`` and ``predict`` wait for each other, from any
+    number of threads; ``train_async`` and ``predict_async`` cannot wait
+    without blocking their event loop, so they raise this instead when the
+    network is busy (another task of the same trio run, or another thread).
+    """
 
 
 class Waiting(NamedTuple):

@@ -3,31 +3,41 @@
 from __future__ import annotations
 
 import copy
+import functools
 import gc
 import hashlib
 import itertools
 import math
 import os
+import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from numbers import Integral, Real
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import networkx as nx
 import numpy as np
+import trio
 from numpy.typing import ArrayLike, NDArray
 
+from neurosim import checkpoint
 from neurosim._async import any_async_library, run_sync
-from neurosim.activations import get_activation, registered_name
-from neurosim.errors import DataError, NetworkError, StopTraining
+from neurosim.activations import ACTIVATIONS, get_activation, registered_name
+from neurosim.errors import (
+    DataError,
+    NetworkBusyError,
+    NetworkError,
+    NeuronError,
+    StopTraining,
+)
 from neurosim.faults import Faults
 from neurosim.graph import Topology, validate
 from neurosim.messages import SendRecord, UpdateRecord
 from neurosim.model import NeuronState
-from neurosim.optimizers import Optimizer, get_optimizer
-from neurosim.rules import Rule, get_rule
+from neurosim.optimizers import SGD, Adagrad, Adam, Momentum, Optimizer, get_optimizer
+from neurosim.rules import RULES, Rule, get_rule
 from neurosim.simulation import (
     Result,
     Schedule,
@@ -287,7 +297,7 @@ class _Plan:
     """The iterations ``first`` to ``stop`` of a run of ``total``, and their rows.
 
     With shuffling, ``X`` and ``Z`` become the rows of each epoch the call
-    runs, in that epoch's order; ``targets`` are the rows of ``Z`` that the
+    runs, in that epoch's order; :meth:`targets` are the rows of ``Z`` that the
     call's outputs compare with.
     """
 
@@ -296,7 +306,7 @@ class _Plan:
         self.n_chunks, self.total, self.digest = n_chunks, total, digest
         self.state = None
         schedule = Schedule(n, key["epochs"], key["batch_size"], first=first)
-        begin, end = schedule.position(first), schedule.position(stop)
+        begin = schedule.position(first)
         first_epoch = first // n_chunks
         if key["shuffle"]:
             rng = np.random.default_rng(key["seed"])
@@ -310,10 +320,15 @@ class _Plan:
                     self.state = rng.bit_generator.state
             rows = np.concatenate(orders)
             X, Z = X[rows], Z[rows]
-            self.targets = np.arange(begin, end) - first_epoch * n
+            self._offset, self._wrap = begin - first_epoch * n, None
         else:
-            self.targets = np.arange(begin, end) % n
+            self._offset, self._wrap = begin, n
         self.X, self.Z = X, Z
+
+    def targets(self, start: int, stop: int) -> NDArray[np.intp]:
+        """The rows of ``Z`` of the call's samples ``start`` to ``stop``."""
+        rows = np.arange(start, stop) + self._offset
+        return rows if self._wrap is None else rows % self._wrap
 
     def next(self, optimizer, rule) -> Position | None:
         """Where the run stands after the call (None at its end)."""
@@ -369,10 +384,20 @@ def _is_int(value: object) -> bool:
     return isinstance(value, Integral) and not isinstance(value, bool)
 
 
+def _finite_real(value: object) -> bool:
+    """A real number (not a bool) that a float64 holds as a finite value."""
+    if not isinstance(value, Real) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond float64
+        return False
+
+
 def _samples(values: ArrayLike, name: str, columns: int, what: str) -> Array:
     try:
         array = np.array(values, dtype=float)  # a copy: the caller's data stays theirs
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise DataError(
             f"{name} cannot be read as an array of numbers: {exc}"
         ) from None
@@ -393,12 +418,7 @@ def _samples(values: ArrayLike, name: str, columns: int, what: str) -> Array:
 def _schedule_options(in_flight: object, interval: object) -> tuple[int | None, float]:
     if in_flight is not None and (not _is_int(in_flight) or in_flight < 1):
         raise DataError(f"in_flight must be an integer >= 1 or None, got {in_flight!r}")
-    if (
-        not isinstance(interval, Real)
-        or isinstance(interval, bool)
-        or not math.isfinite(interval)
-        or interval < 0
-    ):
+    if not _finite_real(interval) or interval < 0:
         raise DataError(f"interval must be a finite number >= 0, got {interval!r}")
     return (None if in_flight is None else int(in_flight)), float(interval)
 
@@ -411,6 +431,70 @@ def _check_delays(topology: Topology, wires: Wires, why: str) -> None:
                 f"edge ({u!r}, {v!r}) has delay {d!r}; {why} needs every delay "
                 "to be positive"
             )
+
+
+_MOST_SAMPLES = 2**63 - 1
+"""The most samples one training run may take (``epochs × n_samples``): a
+run's iterations and samples are counted in 64-bit integers."""
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _waits_its_turn(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Make a synchronous ``train`` or ``predict`` wait for the network.
+
+    Calls from several threads take turns on a per-network lock: two runs at
+    once would interleave their use of the network's parameters and of any
+    buffer the network keeps for its runs, and commit results equal to
+    neither order. ``predict`` takes the lock too, which is the simple sound
+    choice while the engine may keep per-network scratch arrays. The lock is
+    re-entrant: the ``*_async`` method the call runs in its own trio loop
+    takes it again.
+    """
+
+    @functools.wraps(method)
+    def call(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with args[0]._lock:  # type: ignore[attr-defined]
+            return method(*args, **kwargs)
+
+    return call
+
+
+def _refused_while_busy(
+    method: Callable[_P, Awaitable[_R]],
+) -> Callable[_P, Coroutine[Any, Any, _R]]:
+    """Make ``train_async`` or ``predict_async`` refuse to run beside another call.
+
+    An async call must not block its event loop waiting for the lock, so
+    when another call runs (a task of the same trio run, or another thread)
+    it raises :class:`~neurosim.errors.NetworkBusyError` before any work.
+    """
+
+    @functools.wraps(method)
+    async def call(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        self: Any = args[0]
+        if not self._lock.acquire(blocking=False):
+            raise NetworkBusyError(_BUSY)
+        try:
+            if self._running:  # another task of this thread's trio run
+                raise NetworkBusyError(_BUSY)
+            self._running = True
+            try:
+                return await method(*args, **kwargs)
+            finally:
+                self._running = False
+        finally:
+            self._lock.release()
+
+    return call
+
+
+_BUSY = (
+    "the network is running another call (train or predict); one network runs "
+    "one call at a time: await the other call first, or use a network of its own"
+)
 
 
 class Network:
@@ -478,6 +562,9 @@ class Network:
         self._position: Position | None = None
         # the links under the latest rules (and predict's): fixed, but large
         self._wirings: OrderedDict[Rule | None, Wires] = OrderedDict()
+        # one call at a time (see _waits_its_turn and _refused_while_busy)
+        self._lock = threading.RLock()
+        self._running = False
         self.last_trace: Trace | None = None
         """The trace of the latest run made with ``record=True``."""
 
@@ -589,14 +676,17 @@ class Network:
         >>> neurosim.load(path).weights == net.weights
         True
         """
-        from neurosim import checkpoint  # it imports this module
-
         checkpoint.save(self, path)
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state["_wirings"] = OrderedDict()  # recomputed when needed
+        del state["_lock"], state["_running"]  # a new network is not busy
         return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock, self._running = threading.RLock(), False
 
     def __repr__(self) -> str:
         t = self._topology
@@ -613,6 +703,7 @@ class Network:
         )
 
     # -- running it
+    @_waits_its_turn
     def train(
         self,
         X: ArrayLike,
@@ -727,12 +818,18 @@ class Network:
             Before anything runs, for unusable arguments (among them a delay
             that is not positive while iterations overlap or faults are on).
         DivergenceError
-            If a value becomes infinite or NaN. The network then keeps the
-            weights it had before the call.
+            If a value becomes infinite or NaN.
         StalledError
             If a neuron waits for a message that will never arrive.
         NeuronError
-            If anything else fails inside a neuron.
+            If anything else fails inside a neuron, or, before the run, if a
+            custom activation, rule or optimizer gives arrays of the wrong
+            shape (each is called once on zeros of the run's shapes).
+
+        After any error, cancellation or ``KeyboardInterrupt`` the network
+        keeps the weights, biases and optimizer state it had before the call:
+        the run works on copies, committed at the end. Calls from several
+        threads take turns (see :meth:`train_async` for trio).
 
         Examples
         --------
@@ -803,6 +900,7 @@ class Network:
             )
 
     @any_async_library
+    @_refused_while_busy
     async def train_async(
         self,
         X: ArrayLike,
@@ -833,22 +931,28 @@ class Network:
         meanwhile (`progress` and `callbacks` are then called from that
         thread); cancelling the awaiting task stops the simulation and leaves
         the network as it was.
+
+        Raises :class:`~neurosim.errors.NetworkBusyError` if the network is
+        running another call (another task, or another thread): an async call
+        cannot wait for its turn without blocking the event loop.
         """
         X = _samples(X, "X", len(self.inputs), "input node")
         Z = _samples(Z, "Z", len(self.outputs), "output neuron")
         if len(X) != len(Z):
             raise DataError(f"X has {len(X)} samples but Z has {len(Z)}")
         if learning_rate is not None and (
-            not isinstance(learning_rate, Real)
-            or isinstance(learning_rate, bool)
-            or not math.isfinite(learning_rate)
-            or learning_rate <= 0
+            not _finite_real(learning_rate) or learning_rate <= 0
         ):
             raise DataError(
                 f"learning_rate must be a positive finite number, got {learning_rate!r}"
             )
         if not _is_int(epochs) or epochs < 1:
             raise DataError(f"epochs must be an integer >= 1, got {epochs!r}")
+        if epochs * len(X) > _MOST_SAMPLES:
+            raise DataError(
+                f"epochs={epochs} with {len(X)} samples per epoch is too many: "
+                f"a run takes at most {_MOST_SAMPLES} samples in all"
+            )
         if not _is_int(batch_size) or batch_size < 1:
             raise DataError(f"batch_size must be an integer >= 1, got {batch_size!r}")
         in_flight, interval = _schedule_options(in_flight, interval)
@@ -857,6 +961,11 @@ class Network:
             raise DataError(f"stash must be True or False, got {stash!r}")
         if faults is not None and not isinstance(faults, Faults):
             raise DataError(f"faults must be a neurosim.Faults, got {faults!r}")
+        if progress is not None and not callable(progress):
+            raise DataError(
+                f"progress must be a callable progress(done, total) or None, "
+                f"got {progress!r}"
+            )
         callbacks = _callbacks(callbacks)
         if validation is not None:
             validation = self._validation(validation)
@@ -895,53 +1004,87 @@ class Network:
                 "with iterations in flight together no moment separates two epochs"
             )
         epoch_end = (
-            _EpochEnd(self, Z[plan.targets], schedule, callbacks, validation)
+            _EpochEnd(self, Z, plan.targets, schedule, callbacks, validation)
             if callbacks or validation is not None
             else None
         )
 
-        if opt != self._optimizer:  # a new optimizer starts from a fresh state
-            for s in self._states.values():
-                s.optimizer_state = opt.init_state(len(s.params))
-            self._optimizer = opt
-        saved = {
-            v: (s.params.copy(), copy.deepcopy(s.optimizer_state))
+        # The run works on copies, committed once nothing can fail any more:
+        # an error, a cancellation or an interrupt leaves the network as it was.
+        fresh = opt != self._optimizer  # a new optimizer starts from a fresh state
+        states = {
+            v: NeuronState(
+                v,
+                s.activation,
+                s.params.copy(),
+                (
+                    opt.init_state(len(s.params))
+                    if fresh
+                    else copy.deepcopy(s.optimizer_state)
+                ),
+                s.has_bias,
+            )
             for v, s in self._states.items()
         }
-        try:
-            result = await simulate(
-                self._topology,
-                self._states,
-                wires,
-                X,
-                Z,
-                schedule,
-                optimizer=opt,
-                rule=rule,
-                stash=stash,
-                faults=faults,
-                record=record,
-                progress=progress,
-                epoch_end=epoch_end,
-            )
-        except BaseException:
-            for v, (params, state) in saved.items():  # leave the network as it was
-                self._states[v].params[:] = params
-                self._states[v].optimizer_state = state
-            raise
-        targets = plan.targets
+        _probe(self._topology, states, wires, schedule, opt, rule)
+        if epoch_end is not None:
+            epoch_end.run_with(states, opt)
+        result = await simulate(
+            self._topology,
+            states,
+            wires,
+            X,
+            Z,
+            schedule,
+            optimizer=opt,
+            rule=rule,
+            stash=stash,
+            faults=faults,
+            record=record,
+            progress=progress,
+            epoch_end=epoch_end,
+        )
         validation_loss = None
         if epoch_end is not None:  # it may have stopped early
             done, validation_loss = epoch_end.epochs_done, epoch_end.validation_loss
             if done < epochs:
                 schedule = replace(schedule, stop=done * schedule.n_chunks)
-                targets = targets[: schedule.n_rows]
                 result = _first_iterations(result, len(schedule), schedule.n_rows)
-        loss = 0.5 * ((Z[targets] - result.outputs) ** 2).sum(axis=1)
+        targets = Z[plan.targets(0, len(result.outputs))]
+        loss = 0.5 * ((targets - result.outputs) ** 2).sum(axis=1)
         trace = self._trace(result, schedule, record) if record else None
-        self._rule = rule
-        self._position = plan.next(opt, rule)
-        return self._history(result, schedule, loss, trace, validation_loss)
+        history = self._history(result, schedule, loss, trace, validation_loss)
+        position = plan.next(opt, rule)
+        self._commit(states, opt, trace if record else self.last_trace, rule, position)
+        return history
+
+    @trio.lowlevel.enable_ki_protection
+    def _commit(
+        self,
+        states: dict,
+        optimizer: Optimizer | None,
+        trace,
+        rule: Rule | None,
+        position: Position | None,
+    ) -> None:
+        """Install a run's results all at once (a Ctrl-C waits until it is done)."""
+        self._states, self._optimizer, self.last_trace = states, optimizer, trace
+        self._rule, self._position = rule, position
+
+    @contextmanager
+    def _showing(self, states: dict, optimizer: Optimizer | None):
+        """The network as a run in progress has it, for its callbacks to read.
+
+        The run works on copies (see :meth:`train_async`); while a callback
+        runs, the network shows them, then goes back to what it had, which
+        stays its state unless the run ends well.
+        """
+        saved = self._states, self._optimizer
+        self._states, self._optimizer = states, optimizer
+        try:
+            yield
+        finally:
+            self._states, self._optimizer = saved
 
     def _plan(self, X, Z, epochs, batch_size, shuffle, seed, stop_after, resume):
         """Which iterations of the run this call takes, and on which rows."""
@@ -1059,6 +1202,7 @@ class Network:
         elif schedule.interval > 0:
             _check_delays(self._topology, wires, f"interval={schedule.interval}")
 
+    @_waits_its_turn
     def predict(
         self,
         X: ArrayLike,
@@ -1109,6 +1253,7 @@ class Network:
         )
 
     @any_async_library
+    @_refused_while_busy
     async def predict_async(
         self,
         X: ArrayLike,
@@ -1121,6 +1266,9 @@ class Network:
         """:meth:`predict`, to be awaited under trio or asyncio (Jupyter).
 
         Runs as :meth:`train_async` does.
+
+        Raises :class:`~neurosim.errors.NetworkBusyError` if the network is
+        running another call, as :meth:`train_async` does.
         """
         X = _samples(X, "X", len(self.inputs), "input node")
         if batch_size is None:
@@ -1132,11 +1280,12 @@ class Network:
         wires = self._wiring(None)
         schedule = Schedule(len(X), 1, int(batch_size), in_flight, interval)
         self._check_schedule(schedule, wires, None)
+        _probe(self._topology, self._states, wires, schedule)
         result = await simulate(
             self._topology, self._states, wires, X, None, schedule, record=record
         )
         if record:
-            self._trace(result, schedule, record)
+            self.last_trace = self._trace(result, schedule, record)
         return result.outputs
 
     _WIRINGS_KEPT = 2  # a training rule and predict's, used in turn
@@ -1169,8 +1318,36 @@ class Network:
             )
         messages = _message_columns(result.messages, schedule, keep)
         updates = _update_columns(result.updates or [], self, schedule)
-        self.last_trace = Trace.from_columns(nodes, messages, updates)
-        return self.last_trace
+        return Trace.from_columns(nodes, messages, updates)
+
+
+def load(path: str | os.PathLike) -> Network:
+    """Read a network written by :meth:`neurosim.Network.save`.
+
+    It trains on exactly as the saved one would have: same weights, biases,
+    activations, delays, optimizer and optimizer state, and the interrupted
+    run's :attr:`~neurosim.Network.position` (go on with
+    ``train(..., resume=True)``).
+
+    Raises
+    ------
+    DataError
+        Naming the file, if it is not a saved network, is damaged or cut
+        short, was written by a newer neurosim (a newer format version), or
+        uses an activation name not registered in this program.
+    FileNotFoundError
+        If there is no file at `path`.
+
+    Examples
+    --------
+    >>> import neurosim, os, tempfile
+    >>> net = neurosim.Network(neurosim.examples.worked_example())
+    >>> path = os.path.join(tempfile.mkdtemp(), "net.npz")
+    >>> net.save(path)
+    >>> neurosim.load(path)
+    Network(2 inputs, 2 hidden, 2 outputs, 8 connections: identity)
+    """
+    return checkpoint.read(path, Network, Position)
 
 
 class _EpochEnd:
@@ -1184,48 +1361,57 @@ class _EpochEnd:
         self,
         net: Network,
         Z: Array,
+        targets: Callable[[int, int], NDArray[np.intp]],
         schedule: Schedule,
         callbacks: list[Callback],
         validation: tuple[Array, Array] | None,
     ):
-        # Z: the targets of the call's samples, in the order they go in
-        self.net, self.Z, self.schedule = net, Z, schedule
+        # targets(start, stop): the rows of Z of the call's samples start:stop
+        self.net, self.Z, self.targets, self.schedule = net, Z, targets, schedule
         self.callbacks, self.validation = callbacks, validation
-        self.loss = np.empty(len(Z))
-        self.losses = np.empty(schedule.epochs)  # validation, by epoch
+        self.losses: list[Array] = []  # of the samples, one array per epoch
+        self.validation_losses: list[float] = []
         self.epochs_done = 0
         self.validation_loss: Array | None = None
+        self.states, self.optimizer = net._states, None
         if validation is not None:
             self.wires = net._wiring(None)
             self.forward = Schedule(len(validation[0]), 1, len(validation[0]))
+
+    def run_with(self, states: dict, optimizer: Optimizer) -> None:
+        """The neuron states (copies) and the optimizer the run trains."""
+        self.states, self.optimizer = states, optimizer
 
     async def __call__(self, epoch: int, so_far: Result) -> bool:
         """Evaluate, then call the callbacks; True: stop after this epoch."""
         net, n = self.net, self.schedule.n_samples
         self.epochs_done = done = epoch + 1
-        rows = slice(epoch * n, done * n)
-        self.loss[rows] = 0.5 * ((self.Z[rows] - so_far.outputs[rows]) ** 2).sum(axis=1)
+        Z = self.Z[self.targets(epoch * n, done * n)]
+        outputs = so_far.outputs[epoch * n : done * n]
+        self.losses.append(0.5 * ((Z - outputs) ** 2).sum(axis=1))
         if self.validation is not None:
             X, Z = self.validation
             result = await simulate(  # predict's own forward wave
-                net._topology, net._states, self.wires, X, None, self.forward
+                net._topology, self.states, self.wires, X, None, self.forward
             )
-            self.losses[epoch] = (0.5 * ((Z - result.outputs) ** 2).sum(axis=1)).mean()
-            self.validation_loss = self.losses[:done]
+            loss = (0.5 * ((Z - result.outputs) ** 2).sum(axis=1)).mean()
+            self.validation_losses.append(loss)
+            self.validation_loss = np.array(self.validation_losses)
         history = net._history(
             so_far,
             replace(self.schedule, stop=done * self.schedule.n_chunks),
-            self.loss[: done * n],
+            np.concatenate(self.losses),
             None,
             self.validation_loss,
         )
-        for f in self.callbacks:
-            try:
-                answer = f(history)
-            except StopTraining:
-                return True
-            if isinstance(answer, bool | np.bool_) and not answer:
-                return True
+        with net._showing(self.states, self.optimizer):
+            for f in self.callbacks:
+                try:
+                    answer = f(history)
+                except StopTraining:
+                    return True
+                if isinstance(answer, bool | np.bool_) and not answer:
+                    return True
         return False
 
 
@@ -1305,6 +1491,142 @@ def _detached(data: dict) -> dict:
         key: value if type(value) in _ATOMS else copy.deepcopy(value)
         for key, value in data.items()
     }
+
+
+_BUILT_IN_OPTIMIZERS = (SGD, Momentum, Adagrad, Adam)
+
+
+def _probe(topology, states, wires, schedule, optimizer=None, rule=None) -> None:
+    """Call every custom piece once, on inputs of the run's shapes, before it runs.
+
+    A user's activation, rule or optimizer that returns an array of the wrong
+    shape would otherwise be taken silently (``y[0]`` of a longer array) or
+    fail later, far from its cause. Built-in pieces are not called; a custom
+    activation is called once per batch size of the run (the first batch and
+    a shorter last one), a custom rule once, a custom optimizer once per size
+    of parameter vector, on copies of a neuron's parameters and state: the
+    neurons' hot path checks nothing.
+
+    Raises
+    ------
+    NeuronError
+        Naming the first neuron (in node order) that uses the piece, for a
+        wrong shape or any exception the piece raises.
+    """
+    last = schedule.n_samples - (schedule.n_chunks - 1) * schedule.batch_size
+    sizes = sorted({min(schedule.batch_size, schedule.n_samples), last})
+    training = optimizer is not None
+    built_in = [id(a) for a in ACTIVATIONS.values()]
+    probed: set[int] = set()
+    with np.errstate(all="ignore"):
+        for v in topology.neurons:
+            activation = states[v].activation
+            if id(activation) in built_in or id(activation) in probed:
+                continue
+            probed.add(id(activation))
+            for n in sizes:
+                with _blaming(v):
+                    _probe_activation(activation, n, training)
+        if training and type(rule) not in RULES.values():
+            first = topology.neurons[0]
+            sender = next(
+                (v for v in topology.neurons if wires[wires.rank[v]].backward),
+                None,
+            )
+            for n in sizes:
+                zeros = np.zeros(n)
+                if sender is not None:
+                    with _blaming(sender):
+                        _check_signal(rule, "backward_signal", zeros, n)
+                with _blaming(first):
+                    _check_signal(rule, "update_signal", zeros, n)
+        if training and type(optimizer) not in _BUILT_IN_OPTIMIZERS:
+            lengths: set[int] = set()
+            for v in topology.neurons:
+                s = states[v]
+                if len(s.params) not in lengths:
+                    lengths.add(len(s.params))
+                    with _blaming(v):
+                        _probe_optimizer(optimizer, s)
+
+
+@contextmanager
+def _blaming(neuron):
+    """Turn what a probe raises into a NeuronError naming `neuron`."""
+    try:
+        yield
+    except NeuronError:
+        raise
+    except Exception as exc:
+        raise NeuronError(neuron, f"{type(exc).__name__}: {exc}") from exc
+
+
+def _shape(value: object) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    return f"a {type(value).__name__}"
+
+
+def _probe_activation(activation, n: int, training: bool) -> None:
+    e = np.zeros(n)
+    y = activation.function(e)
+    if not isinstance(y, np.ndarray) or y.shape != (n,):
+        raise ValueError(
+            f"activation {activation.name!r} returned {_shape(y)} for e of shape "
+            f"({n},); it must return an array of the same shape as e"
+        )
+    if training:
+        slope = activation.derivative(e, y)
+        shape = np.shape(slope)
+        if len(shape) > 1 or shape not in ((), (1,), (n,)):
+            raise ValueError(
+                f"the derivative of activation {activation.name!r} returned "
+                f"{_shape(slope)} for e of shape ({n},); it must return a number "
+                "or an array of the same shape as e"
+            )
+
+
+def _check_signal(rule, name: str, zeros: Array, n: int) -> None:
+    signal = getattr(rule, name)(zeros, zeros.copy())
+    if not isinstance(signal, np.ndarray) or signal.shape != (n,):
+        raise ValueError(
+            f"rule {rule!r}: {name}(delta, g) returned {_shape(signal)} for delta "
+            f"and g of shape ({n},); it must return an array of that shape"
+        )
+
+
+def _probe_optimizer(optimizer, state: NeuronState) -> None:
+    params = state.params.copy()
+    opt_state = copy.deepcopy(state.optimizer_state)
+    before = _array_shapes(opt_state)
+    out = optimizer.step(params, np.zeros(len(params)), opt_state)
+    if isinstance(out, np.ndarray) and out is not params:
+        raise ValueError(
+            f"optimizer {optimizer!r}: step(params, grad, state) returned a new "
+            "array; it must update params in place (and return None)"
+        )
+    after = _array_shapes(opt_state)
+    for name, shape in before.items():
+        if after.get(name, shape) != shape:
+            raise ValueError(
+                f"optimizer {optimizer!r}: step changed state{name} from shape "
+                f"{shape} to shape {after[name]}; it must keep its state's arrays"
+            )
+
+
+def _array_shapes(state: object) -> dict[str, tuple]:
+    """The shapes of the arrays an optimizer state holds, by where they are."""
+    if isinstance(state, np.ndarray):
+        return {"": state.shape}
+    if isinstance(state, dict):
+        items = [(f"[{k!r}]", x) for k, x in state.items()]
+    elif isinstance(state, list | tuple):
+        items = [(f"[{k}]", x) for k, x in enumerate(state)]
+    elif hasattr(state, "__dict__"):
+        items = [(f".{k}", x) for k, x in vars(state).items()]
+    else:
+        return {}
+    return {k: x.shape for k, x in items if isinstance(x, np.ndarray)}
 
 
 @contextmanager

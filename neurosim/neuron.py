@@ -483,7 +483,10 @@ class Inbox:
     ``reschedule``, trio's documented way to write a primitive), without a
     memory channel's bookkeeping: a 100,000-neuron run opens 100,000 of them
     per call and wakes a neuron 300 times per 100-100-100 iteration.
-    :meth:`close` ends the neuron's task.
+    :meth:`close` ends the neuron's task. Its methods are protected from
+    ``KeyboardInterrupt`` (trio then delivers it at the conductor's next
+    checkpoint): a Ctrl-C between parking a task and recording it would
+    otherwise wake a finished task, or never wake a waiting one.
     """
 
     __slots__ = ("_item", "_task", "ended")
@@ -495,6 +498,7 @@ class Inbox:
         self._task: Any = None
         self.ended = False  # the neuron's task has returned
 
+    @trio.lowlevel.enable_ki_protection
     def put(self, item: Any) -> None:
         """Deliver `item` (the conductor's side; never blocks)."""
         task = self._task
@@ -506,10 +510,21 @@ class Inbox:
             self._task = None
             trio.lowlevel.reschedule(task, outcome.Value(item))
 
+    @trio.lowlevel.enable_ki_protection
     def close(self) -> None:
-        """No more deliveries: the neuron's :meth:`get` raises EndOfChannel."""
-        self.put(Inbox._CLOSED)
+        """No more deliveries: the neuron's :meth:`get` raises EndOfChannel.
 
+        A delivery not taken yet (the run was cancelled before the neuron
+        woke) is dropped: the run is over.
+        """
+        task = self._task
+        if task is None:
+            self._item = Inbox._CLOSED
+        else:
+            self._task = None
+            trio.lowlevel.reschedule(task, outcome.Value(Inbox._CLOSED))
+
+    @trio.lowlevel.enable_ki_protection
     async def get(self) -> Any:
         """The next delivery, waiting for it if need be."""
         item = self._item

@@ -41,7 +41,13 @@ from typing import Any, TextIO
 
 # The command owns the error handling and the option types; the toolkit uses
 # them, and the command never imports the toolkit.
-from neurosim.cli import non_negative_int, positive_int, report_errors, use_agg
+from neurosim.cli import (
+    epochs_int,
+    non_negative_int,
+    positive_int,
+    report_errors,
+    use_agg,
+)
 
 __all__ = [
     "ProgressBar",
@@ -334,7 +340,7 @@ def start(
     )
     parser.add_argument(
         "--epochs",
-        type=positive_int,
+        type=epochs_int,
         default=epochs,
         metavar="N",
         help=f"{epochs_help} (default: {epochs})",

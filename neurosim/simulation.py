@@ -319,6 +319,10 @@ class Schedule:
         return self.position(self.end) - self.position(self.first)
 
 
+_FIRST_CAPACITY = 1 << 16
+"""Iterations the conductor makes room for at first; a longer run grows it."""
+
+
 @dataclass
 class Result:
     """What the conductor saw."""
@@ -365,7 +369,13 @@ def critical_path(
 
 
 def _first_error(group: BaseExceptionGroup, rank: dict) -> BaseException:
-    """The exception to surface from a failed nursery: the earliest, by neuron."""
+    """The exception to surface from a failed nursery: the earliest, by neuron.
+
+    An interrupt (``KeyboardInterrupt``, ``SystemExit``: a ``BaseException``
+    that is no error and no cancellation) comes out as itself, so that
+    ``except KeyboardInterrupt`` catches it, even when trio wrapped it in an
+    exception group with the errors it caused.
+    """
     leaves: list[BaseException] = []
 
     def flatten(exc: BaseException) -> None:
@@ -376,8 +386,15 @@ def _first_error(group: BaseExceptionGroup, rank: dict) -> BaseException:
             leaves.append(exc)
 
     flatten(group)
+    interrupts = [
+        exc
+        for exc in leaves
+        if not isinstance(exc, Exception | trio.Cancelled)  # KeyboardInterrupt...
+    ]
+    if interrupts:  # stop as asked, whatever else went wrong meanwhile
+        return interrupts[0]
     if not all(isinstance(exc, Exception) for exc in leaves):
-        return group  # KeyboardInterrupt and friends stay as trio raised them
+        return group  # cancelled from outside: the cancel scope unwraps it
     neuron_errors = [e for e in leaves if isinstance(e, NeuronError)]
     if neuron_errors and len(neuron_errors) == len(leaves):
         return min(neuron_errors, key=lambda e: rank.get(e.neuron, 0))
@@ -608,10 +625,13 @@ class _Conductor:
         self.n_neurons = len(self.nodes) - self.n_in
         S = len(schedule)
         self.S = S
-        self.entries = np.full(S, np.nan)
-        self.ends = np.full(S, np.nan)
+        # per iteration, grown as iterations enter: memory follows the run,
+        # not the number of epochs asked for
+        self.capacity = min(S, _FIRST_CAPACITY)
+        self.entries = np.full(self.capacity, np.nan)
+        self.ends = np.full(self.capacity, np.nan)
         self.stale: list[tuple[int, int, int]] = []
-        self.Y = np.empty((len(topology.outputs), schedule.n_rows))
+        self.Y = np.empty((len(topology.outputs), schedule.offset(self.capacity)))
         self.remaining: dict[int, int] = {}
         self.latest: dict[int, float] = {}
         self.problems: dict[int, list[tuple[int, str]]] = {}
@@ -656,7 +676,20 @@ class _Conductor:
             T = max(T, done)
         return float(T)
 
+    def _grow(self) -> None:
+        """Twice the room per iteration (at most the whole run's)."""
+        capacity = min(self.S, 2 * self.capacity)
+        entries, ends = np.full(capacity, np.nan), np.full(capacity, np.nan)
+        entries[: self.capacity] = self.entries
+        ends[: self.capacity] = self.ends
+        Y = np.empty((len(self.Y), self.schedule.offset(capacity)))
+        Y[:, : self.Y.shape[1]] = self.Y
+        self.entries, self.ends, self.Y = entries, ends, Y
+        self.capacity = capacity
+
     def _enter(self, s: int, T: float) -> None:
+        if s == self.capacity:
+            self._grow()
         self.entries[s] = T
         self.remaining[s] = self.n_neurons
         self.latest[s] = -math.inf
@@ -817,7 +850,9 @@ class _Conductor:
         problems = self.problems.pop(s, None)
         if problems:
             me, quantity = min(problems)
-            raise DivergenceError(self.nodes[me], *self.schedule.label(s), quantity)
+            raise DivergenceError(
+                self.nodes[me], *self.schedule.label(s), quantity, self.training
+            )
         if self.progress is not None:
             self.progress(self.finished, self.S)
 

@@ -335,3 +335,26 @@ def test_the_pieces_of_a_resumed_run_concatenate_to_the_whole_run():
     joined = first + rest
     assert (joined.epochs, joined.start) == (3, 0)
     assert joined.loss.tobytes() == whole.loss.tobytes()
+
+
+def test_a_checkpoint_per_epoch_is_one_callback(tmp_path):
+    """net.save in a callback writes the network of that epoch."""
+    net = network()
+    net.train(
+        X,
+        Z,
+        learning_rate=0.5,
+        epochs=3,
+        optimizer="adam",
+        callbacks=[lambda h: net.save(tmp_path / f"epoch{h.epochs}.npz")],
+    )
+    two = network()
+    two.train(X, Z, learning_rate=0.5, epochs=2, optimizer="adam")
+    saved = neurosim.load(tmp_path / "epoch2.npz")
+    assert saved.weights == two.weights
+    assert saved.biases == two.biases
+    # and it trains on as the network of that epoch would
+    one_more = [
+        m.train(X, Z, learning_rate=0.5, optimizer="adam") for m in (saved, two)
+    ]
+    assert one_more[0].loss.tobytes() == one_more[1].loss.tobytes()
