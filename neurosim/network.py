@@ -438,6 +438,9 @@ _MOST_SAMPLES = 2**63 - 1
 run's iterations and samples are counted in 64-bit integers."""
 
 
+_MOST_SHUFFLED_BYTES = 2**30
+"""The most the reordered samples of one shuffled call may take."""
+
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -1129,6 +1132,16 @@ class Network:
         n_chunks = -(-n // batch_size)
         total = epochs * n_chunks
         stop = total if stop_after is None else min(total, first + int(stop_after))
+        if shuffle:  # the call keeps the rows of each of its epochs, in their order
+            n_epochs = (stop - 1) // n_chunks - first // n_chunks + 1
+            size = n_epochs * n * (X.shape[1] + Z.shape[1]) * 8
+            if size > _MOST_SHUFFLED_BYTES:
+                raise DataError(
+                    f"shuffle=True keeps the samples of every epoch a call runs, "
+                    f"in that epoch's order: {n_epochs} epochs would take "
+                    f"{size / 2**30:.1f} GiB; train fewer epochs per call "
+                    "(stop_after=, then resume=True, goes on with the same run)"
+                )
         digest = p.digest if resume else _digest(X, Z) if stop < total else ""
         return _Plan(X, Z, n, n_chunks, first, stop, total, key, digest, state)
 

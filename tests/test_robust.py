@@ -525,3 +525,14 @@ def test_divergence_in_predict_says_predict():
         neurosim.Network(G).predict([[1e300]])
     assert "training" not in str(info.value)
     assert info.value.neuron == "o1"
+
+
+def test_a_huge_shuffled_run_is_refused_before_any_work():
+    net = network()
+    before = snapshot(net)
+    with pytest.raises(neurosim.DataError, match="train fewer epochs per call"):
+        net.train(X, Z, epochs=10**12, shuffle=True)
+    assert snapshot(net) == before
+    # in pieces, the same run goes: the first piece is small
+    net.train(X, Z, epochs=10**12, shuffle=True, stop_after=3)
+    assert net.position.iteration == 3
