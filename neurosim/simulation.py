@@ -67,6 +67,9 @@ class Wires:
     rank: dict[Hashable, int] = field(repr=False)
     edge_keys: NDArray[np.int64] = field(repr=False)  # receiver·n + sender, sorted
     extra_channels: dict[tuple[Hashable, Hashable], int] = field(repr=False)
+    # how the transport sorts each pattern of a window's sendings: fixed by
+    # these link tables, so kept from one call to the next
+    plans: dict = field(default_factory=dict, repr=False)
 
     def __getitem__(self, i: int) -> Wiring:
         return self.nodes[i]
@@ -439,7 +442,11 @@ async def simulate(
     batched = schedule.batch_size > 1
     training = optimizer is not None
     transport = Transport(
-        batched, faults, record, explicit_drops(faults, wires, topology)
+        batched,
+        faults,
+        record,
+        explicit_drops(faults, wires, topology),
+        plans=wires.plans,
     )
     updates: list | None = [] if record and training else None
     record_update = None if updates is None else updates.append

@@ -160,6 +160,9 @@ class Transport:
         Keep a :class:`~neurosim.messages.SendRecord` of every sending.
     explicit_drops : dict, optional
         ``{(kind, iteration): channels}`` of the messages lost for sure.
+    plans : dict, optional
+        Where the sorting plans of repeating windows are kept (see
+        :meth:`_plan`); the wiring's own, so that they outlive the call.
     """
 
     def __init__(
@@ -168,6 +171,7 @@ class Transport:
         faults: Faults | None = None,
         record: bool = False,
         explicit_drops: dict[tuple[int, int], NDArray[np.intp]] | None = None,
+        plans: dict | None = None,
     ):
         self.batched = batched
         self.faults = faults
@@ -179,7 +183,7 @@ class Transport:
         self.deadlines: dict[int, float] = {}  # iteration -> deadline (on_missing)
         self._explicit = explicit_drops or {}
         self._heap: list[tuple[float, int, _Parcel]] = []
-        self._plans: dict[tuple, _Plan] = {}
+        self._plans: dict[tuple, _Plan] = {} if plans is None else plans
         self._seq = 0
 
     # -- the one place a message is sent

@@ -53,3 +53,22 @@ def test_train_restores_the_garbage_collector():
         assert not gc.isenabled()  # left as the caller had it
     finally:
         gc.enable()
+
+
+def test_sorting_plans_kept_from_an_earlier_call_give_the_same_numbers():
+    """The transport's plans outlive a call; a call that reuses them equals
+    one that computes them afresh."""
+    G = neurosim.layered([3, 5, 4, 2], activation=["tanh", "relu", "identity"], seed=2)
+    rng = np.random.default_rng(4)
+    X, Z = rng.standard_normal((6, 3)), rng.standard_normal((6, 2))
+    results = []
+    for forget in (False, True):
+        net = neurosim.Network(G)
+        net.train(X, Z, learning_rate=0.05, in_flight=2, interval=0.5)
+        (wires,) = net._wirings.values()
+        assert wires.plans  # kept by the call
+        if forget:
+            wires.plans.clear()
+        history = net.train(X, Z, learning_rate=0.05, in_flight=2, interval=0.5)
+        results.append((net.weights, history.loss.tobytes(), history.ends.tobytes()))
+    assert results[0] == results[1]
