@@ -85,8 +85,8 @@ def summed_errors(values: Array, vectors: Array | None = None) -> Array:
     >>> summed_errors(np.array([0.5, -2.0]))
     array([-1.5])
     """
-    if vectors is None:
-        return values.reshape(-1, 1).sum(axis=0)
+    if vectors is None:  # one by one in sender order (a column, not pairwise)
+        return np.add.reduce(values.reshape(-1, 1), axis=0)
     return values @ vectors
 
 

@@ -1529,7 +1529,7 @@ def _probe(topology, states, wires, schedule, optimizer=None, rule=None) -> None
     last = schedule.n_samples - (schedule.n_chunks - 1) * schedule.batch_size
     sizes = sorted({min(schedule.batch_size, schedule.n_samples), last})
     training = optimizer is not None
-    built_in = [id(a) for a in ACTIVATIONS.values()]
+    built_in = {id(a) for a in ACTIVATIONS.values()}
     probed: set[int] = set()
     with np.errstate(all="ignore"):
         for v in topology.neurons:

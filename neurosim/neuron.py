@@ -39,6 +39,7 @@ __all__ = ["Inbox", "Neuron", "NeuronState", "Run", "Wiring", "run_neuron"]
 Array = NDArray[np.float64]
 
 _BACKWARD, _FORWARD, _DEADLINE = 0, 1, 2  # event priorities at equal times
+_add = np.add.reduce
 
 
 @dataclass(frozen=True, eq=False)
@@ -317,7 +318,12 @@ class Neuron:
         run.optimizer.step(params, grad, self.state.optimizer_state)
         staleness = self.updates - it.version
         self.updates += 1
-        if it.problem is None and not np.isfinite(params).all():
+        # a finite sum means finite terms (an inf or nan term makes it so too)
+        if (
+            it.problem is None
+            and not math.isfinite(_add(params))
+            and not np.isfinite(params).all()
+        ):
             it.problem = "weight update"
         if run.updates is not None:
             run.updates(UpdateRecord(s, self.me, t, old, params.copy()))

@@ -410,7 +410,11 @@ class SGD(Optimizer):
                     else:
                         buf[...] = _mul_add(1 - self.dampening, g, buf, fused)
                 g = _mul_add(self.momentum, buf, g, fused) if self.nesterov else buf
-            params[...] = _mul_add(-self.learning_rate, g, params, fused)
+            if fused:
+                params[...] = _fma(-self.learning_rate, g, params)
+            else:  # a·b + c in place: the same two roundings, no temporaries
+                step = np.multiply(g, -self.learning_rate)
+                params += step
 
 
 @dataclass(frozen=True, eq=False)

@@ -25,6 +25,7 @@ the order in which trio runs the tasks.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import math
 from collections.abc import Awaitable, Callable, Hashable
@@ -87,7 +88,7 @@ class Wires:
                 return i
         return self.extra_channels.get((u, v))
 
-    @property
+    @functools.cached_property
     def shortest_delay(self) -> float:
         delays = [
             table.shortest
