@@ -30,6 +30,7 @@ import trio
 from numpy.typing import NDArray
 
 from neurosim import model
+from neurosim.errors import NeuronError
 from neurosim.messages import STEP_FORWARD, UpdateRecord
 from neurosim.model import NeuronState
 from neurosim.transport import LinkTable, Transport, Window
@@ -560,18 +561,22 @@ async def run_neuron(
     the neuron's last step of the last iteration, so it ends there; with
     faults, late copies may still come, and it ends when the conductor closes
     its inbox. Call it inside ``np.errstate(all="ignore")``: non-finite
-    values are reported (a DivergenceError), not warned about.
+    values are reported (a DivergenceError), not warned about. An exception
+    comes out as a :class:`~neurosim.errors.NeuronError` naming the neuron.
     """
-    neuron = Neuron(state, wiring, run)
-    get, take, report = inbox.get, neuron.take, run.report
-    last = -1 if run.careful or run.iterations is None else run.iterations
-    while neuron.finished != last:
-        try:
-            delivery = await get()
-        except trio.EndOfChannel:
-            return
-        if type(delivery) is tuple:
-            report(take(*delivery))
-        else:  # the watchdog's question: a list of iterations
-            report((neuron.me, neuron.waiting(delivery)))
-    inbox.ended = True
+    try:
+        neuron = Neuron(state, wiring, run)
+        get, take, report = inbox.get, neuron.take, run.report
+        last = -1 if run.careful or run.iterations is None else run.iterations
+        while neuron.finished != last:
+            try:
+                delivery = await get()
+            except trio.EndOfChannel:
+                return
+            if type(delivery) is tuple:
+                report(take(*delivery))
+            else:  # the watchdog's question: a list of iterations
+                report((neuron.me, neuron.waiting(delivery)))
+        inbox.ended = True
+    except Exception as exc:  # what the neuron's own code (or a custom piece) raised
+        raise NeuronError(state.name, f"{type(exc).__name__}: {exc}") from exc

@@ -495,19 +495,14 @@ async def simulate(
         epoch_end,
     )
 
-    async def node_task(i: int) -> None:
-        v = nodes[i]
-        try:
-            await run_neuron(states[v], wires[i], boxes[i - n_in], run)
-        except Exception as exc:
-            raise NeuronError(v, f"{type(exc).__name__}: {exc}") from exc
-
     try:
         # the tasks inherit it: non-finite values are reported, not warned about
         with np.errstate(all="ignore"):
             async with trio.open_nursery() as nursery:
                 for i in range(n_in, len(nodes)):
-                    nursery.start_soon(node_task, i)
+                    nursery.start_soon(
+                        run_neuron, states[nodes[i]], wires[i], boxes[i - n_in], run
+                    )
                 try:
                     await conductor.run()
                 finally:

@@ -19,6 +19,7 @@ view of the window's arrays, without a copy.
 from __future__ import annotations
 
 import heapq
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -215,27 +216,41 @@ class Transport:
         sends = self.outbox
         self.outbox = []
         sends.sort(key=_send_order)
+        if self.faults is not None or self.records is not None:
+            for iteration, step, source, time, links, value, coefficients in sends:
+                self._launch(iteration, step, source, time, links, value, coefficients)
+            return
+        # Reliable and unrecorded: every link delivers, as in _launch.
+        heap, seq, batched = self._heap, self._seq, self.batched
         for iteration, step, source, time, links, value, coefficients in sends:
-            self._launch(iteration, step, source, time, links, value, coefficients)
+            message_value, payload, arrival, first, last = _carried(
+                batched, time, links, value, coefficients
+            )
+            parcel = _Parcel(
+                first,
+                last,
+                iteration,
+                step,
+                source,
+                links.destination,
+                links.port,
+                arrival,
+                message_value,
+                payload,
+                links,
+            )
+            heapq.heappush(heap, (first, seq, parcel))
+            seq += 1
+        self._seq = seq
 
     def _launch(
         self, iteration, step, source, time, links, value, coefficients
     ) -> None:
-        if coefficients is None:
-            message_value = None if self.batched else value
-            payload = value if self.batched else None
-        elif self.batched:
-            message_value, payload = coefficients, value
-        else:
-            message_value, payload = coefficients * value, None
+        message_value, payload, arrival, first, last = _carried(
+            self.batched, time, links, value, coefficients
+        )
         destination, port = links.destination, links.port
         fate = copies = None
-        if links.uniform is not None:
-            arrival: Array | float = time + links.uniform
-            first = last = arrival
-        else:
-            arrival = time + links.delay
-            first, last = links.shortest + time, links.longest + time
         if self.faults is not None:
             every, fate, copies = self._fates(links, iteration, source, arrival)
             keep = np.flatnonzero(fate == 0)
@@ -461,8 +476,29 @@ class _Plan(NamedTuple):
     first_parts: list[int]
 
 
-def _send_order(send: tuple) -> tuple:
-    return send[0], send[1], send[2]  # iteration, step, source
+_send_order = operator.itemgetter(0, 1, 2)  # iteration, step, source
+
+
+def _carried(batched: bool, time: float, links: LinkTable, value, coefficients):
+    """What a sending puts on its links: ``(value, payload, arrival, first, last)``.
+
+    Online, an error's value on each link is ``coefficient·signal``; in
+    mini-batch training a message carries its coefficient (or nothing, for a
+    forward message) and the batch vector as its payload. The arrival is one
+    number when every link has the same delay.
+    """
+    if coefficients is None:
+        message_value, payload = (None, value) if batched else (value, None)
+    elif batched:
+        message_value, payload = coefficients, value
+    else:
+        message_value, payload = coefficients * value, None
+    if links.uniform is not None:
+        arrival = first = last = time + links.uniform
+    else:
+        arrival = time + links.delay
+        first, last = links.shortest + time, links.longest + time
+    return message_value, payload, arrival, first, last
 
 
 def _part_order(p: _Parcel) -> tuple:
