@@ -1776,8 +1776,7 @@ def _plain_message_columns(records: list[SendRecord], schedule: Schedule) -> dic
     """:func:`_message_columns` of an online run without faults, in a few passes.
 
     Each record's scalars are repeated once per link; an error's values are
-    the same products ``coefficient·signal`` as the transport's (a forward
-    value is multiplied by an exact 1).
+    the same products ``coefficient·signal`` as the transport's.
     """
     counts = np.array([len(r.links.destination) for r in records], dtype=np.intp)
     total = int(counts.sum())
@@ -1789,17 +1788,18 @@ def _plain_message_columns(records: list[SendRecord], schedule: Schedule) -> dic
     def joined(arrays: list) -> NDArray:
         return np.concatenate(arrays) if arrays else np.empty(0)
 
-    coefficients = joined(
-        [
-            np.ones(len(r.links.destination))
-            if r.coefficients is None
-            else r.coefficients
-            for r in records
-        ]
-    )
-    received = joined(
-        [np.broadcast_to(r.arrival, len(r.links.destination)) for r in records]
-    )
+    value = each("value", np.float64)
+    errors = np.array([r.coefficients is not None for r in records], dtype=bool)
+    if errors.any():
+        value[np.repeat(errors, counts)] *= joined(
+            [r.coefficients for r in records if r.coefficients is not None]
+        )
+    uniform = np.array([isinstance(r.arrival, float) for r in records], dtype=bool)
+    if uniform.all():  # one arrival per sending (every link of the same delay)
+        received = each("arrival", np.float64)
+    else:
+        pairs = zip(records, counts.tolist(), strict=True)
+        received = joined([np.full(n, r.arrival) for r, n in pairs])
     iteration = each("iteration", np.int64)
     epoch, sample = np.divmod(iteration, schedule.n_chunks)
     return {
@@ -1812,7 +1812,7 @@ def _plain_message_columns(records: list[SendRecord], schedule: Schedule) -> dic
         ),
         "sent_at": each("sent_at", np.float64),
         "received_at": received,
-        "value": coefficients * each("value", np.float64),
+        "value": value,
         "fate": np.zeros(total, dtype=np.int8),
     }
 
