@@ -247,17 +247,24 @@ def test_waiting_names_the_senders_still_missing():
     assert h.neuron.waiting([0]) == [(0, "backward", (3,))]
 
 
-async def test_the_task_serves_one_delivery_per_window_until_its_inbox_closes():
+def both_inputs_delivered(iterations=None):
+    """A forward-only neuron with reports collected, and its one delivery."""
     h = Harness(training=False)
-    inbox = Inbox()
+    h.run.iterations = iterations
     reports = []
     h.run.report = reports.append
     h.arrive(FORWARD, 0, 0, 1.0, 2.0)
     h.arrive(FORWARD, 1, 0, 1.0, 3.0)
     h.transport.flush()
     window, groups = h.transport.window(1.0, inclusive=True)
+    return h, reports, ([(window, g) for g in groups[2]], ())
+
+
+async def test_the_task_serves_one_delivery_per_window_until_its_inbox_closes():
+    h, reports, delivery = both_inputs_delivered()
+    inbox = Inbox()
     async with trio.open_nursery() as nursery:
-        inbox.put(([(window, g) for g in groups[2]], ()))  # before the task started
+        inbox.put(delivery)  # before the task started
         nursery.start_soon(run_neuron, h.state, h.wiring, inbox, h.run)
         await trio.testing.wait_all_tasks_blocked()
         inbox.put([0])  # the watchdog's question, to a waiting task
@@ -270,20 +277,13 @@ async def test_the_task_serves_one_delivery_per_window_until_its_inbox_closes():
 
 
 async def test_on_reliable_connections_the_task_ends_after_its_last_iteration():
-    h = Harness(training=False)
-    h.run.iterations = 1
+    h, reports, delivery = both_inputs_delivered(iterations=1)
     inbox = Inbox()
-    reports = []
-    h.run.report = reports.append
-    h.arrive(FORWARD, 0, 0, 1.0, 2.0)
-    h.arrive(FORWARD, 1, 0, 1.0, 3.0)
-    h.transport.flush()
-    window, groups = h.transport.window(1.0, inclusive=True)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(run_neuron, h.state, h.wiring, inbox, h.run)
         await trio.testing.wait_all_tasks_blocked()
         assert not inbox.ended  # waiting for its one iteration
-        inbox.put(([(window, g) for g in groups[2]], ()))
+        inbox.put(delivery)
     assert inbox.ended  # returned without a close: no wake-up spent on it
     assert reports[0][1] == [(0, 1.0, 0)]
 
