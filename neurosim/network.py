@@ -1006,11 +1006,6 @@ class Network:
                 f"callbacks and validation need in_flight=1, got {in_flight!r}: "
                 "with iterations in flight together no moment separates two epochs"
             )
-        epoch_end = (
-            _EpochEnd(self, Z, plan.targets, schedule, callbacks, validation)
-            if callbacks or validation is not None
-            else None
-        )
 
         # The run works on copies, committed once nothing can fail any more:
         # an error, a cancellation or an interrupt leaves the network as it was.
@@ -1030,8 +1025,13 @@ class Network:
             for v, s in self._states.items()
         }
         _probe(self._topology, states, wires, schedule, opt, rule)
-        if epoch_end is not None:
-            epoch_end.run_with(states, opt)
+        epoch_end = (
+            _EpochEnd(
+                self, states, opt, Z, plan.targets, schedule, callbacks, validation
+            )
+            if callbacks or validation is not None
+            else None
+        )
         result = await simulate(
             self._topology,
             states,
@@ -1373,6 +1373,8 @@ class _EpochEnd:
     def __init__(
         self,
         net: Network,
+        states: dict,
+        optimizer: Optimizer,
         Z: Array,
         targets: Callable[[int, int], NDArray[np.intp]],
         schedule: Schedule,
@@ -1386,14 +1388,11 @@ class _EpochEnd:
         self.validation_losses: list[float] = []
         self.epochs_done = 0
         self.validation_loss: Array | None = None
-        self.states, self.optimizer = net._states, None
+        # the neuron states (copies) and the optimizer the run trains
+        self.states, self.optimizer = states, optimizer
         if validation is not None:
             self.wires = net._wiring(None)
             self.forward = Schedule(len(validation[0]), 1, len(validation[0]))
-
-    def run_with(self, states: dict, optimizer: Optimizer) -> None:
-        """The neuron states (copies) and the optimizer the run trains."""
-        self.states, self.optimizer = states, optimizer
 
     async def __call__(self, epoch: int, so_far: Result) -> bool:
         """Evaluate, then call the callbacks; True: stop after this epoch."""

@@ -216,32 +216,8 @@ class Transport:
         sends = self.outbox
         self.outbox = []
         sends.sort(key=_send_order)
-        if self.faults is not None or self.records is not None:
-            for iteration, step, source, time, links, value, coefficients in sends:
-                self._launch(iteration, step, source, time, links, value, coefficients)
-            return
-        # Reliable and unrecorded: every link delivers, as in _launch.
-        heap, seq, batched = self._heap, self._seq, self.batched
         for iteration, step, source, time, links, value, coefficients in sends:
-            message_value, payload, arrival, first, last = _carried(
-                batched, time, links, value, coefficients
-            )
-            parcel = _Parcel(
-                first,
-                last,
-                iteration,
-                step,
-                source,
-                links.destination,
-                links.port,
-                arrival,
-                message_value,
-                payload,
-                links,
-            )
-            heapq.heappush(heap, (first, seq, parcel))
-            seq += 1
-        self._seq = seq
+            self._launch(iteration, step, source, time, links, value, coefficients)
 
     def _launch(
         self, iteration, step, source, time, links, value, coefficients
