@@ -6,6 +6,7 @@
     neurosim run NAME|PATH [options]     run a scenario (--out --epochs --seed --quiet)
     neurosim demo [--out DIR] [--quiet]  the worked example of the article
     neurosim plot TRACE.csv --out FILE [--epoch N] [--sample N] [--no-check]
+    neurosim view TRACE.csv [--out PAGE.html] [--no-check]   a web page, live
     neurosim --version
 
 Scenarios are plain scripts with a ``main(argv)`` function. They are found in
@@ -223,19 +224,26 @@ def _demo(options: argparse.Namespace) -> int:
     return run_scenario(resolve(DEMO), argv)
 
 
-def _plot(options: argparse.Namespace) -> int:
-    import matplotlib.pyplot as plt
-
-    from neurosim import plot
-    from neurosim._files import save_figure
+def _read_trace(options: argparse.Namespace) -> neurosim.Trace:
+    """The trace named on the command line (.jsonl, or else CSV)."""
     from neurosim.trace import Trace
 
     path = Path(options.trace)
     read = Trace.read_jsonl if path.suffix == ".jsonl" else Trace.read_csv
     try:
-        trace = read(path, check=not options.no_check)
+        return read(path, check=not options.no_check)
     except OSError as error:
         raise CliError(f"cannot read trace {path}: {error.strerror}") from None
+
+
+def _plot(options: argparse.Namespace) -> int:
+    import matplotlib.pyplot as plt
+
+    from neurosim import plot
+    from neurosim._files import save_figure
+
+    path = Path(options.trace)
+    trace = _read_trace(options)
     iterations = trace.iterations()
     if not iterations:
         raise CliError(f"{path} holds no messages or updates to plot")
@@ -269,6 +277,26 @@ def _plot(options: argparse.Namespace) -> int:
         plt.close(ax.figure)
     if not options.quiet:
         print(f"Wrote {out}")
+    return 0
+
+
+def _view(options: argparse.Namespace) -> int:
+    path = Path(options.trace)
+    out = Path(options.out) if options.out is not None else path.with_suffix(".html")
+    if out.resolve() == path.resolve():
+        raise CliError(f"--out {out} would overwrite the trace itself")
+    if out.is_dir():
+        raise CliError(f"cannot write {out}: it is a folder (give a file name)")
+    if not out.parent.is_dir():
+        raise CliError(f"cannot write {out}: no such folder {out.parent}")
+    trace = _read_trace(options)
+    try:
+        out = trace.to_html(out, title=f"neurosim: {path.name}")
+    except OSError as error:
+        raise CliError(f"cannot write {out}: {error.strerror}") from None
+    if not options.quiet:
+        size = out.stat().st_size
+        print(f"Wrote {out} ({size / 1024:,.0f} KiB); open it in a web browser")
     return 0
 
 
@@ -349,6 +377,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="read a trace without its end line (hand-made, or older)",
     )
     plotting.set_defaults(handler=_plot)
+
+    viewing = commands.add_parser(
+        "view",
+        help="write a web page that shows a saved trace live",
+        description="Write one self-contained HTML page (no server, no network) "
+        "that plays a trace written by a scenario (trace.csv, or .jsonl): the "
+        "message timeline with play, pause, a slider over virtual time, and "
+        "what each message carried and each neuron computed. Open it in any "
+        "web browser.",
+    )
+    viewing.add_argument("trace", metavar="TRACE.csv")
+    viewing.add_argument(
+        "--out",
+        metavar="PAGE.html",
+        help="the page to write (default: the trace's name with .html)",
+    )
+    viewing.add_argument("--quiet", action="store_true", help="print only errors")
+    viewing.add_argument(
+        "--no-check",
+        action="store_true",
+        help="read a trace without its end line (hand-made, or older)",
+    )
+    viewing.set_defaults(handler=_view)
     return parser
 
 

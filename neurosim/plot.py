@@ -60,6 +60,7 @@ from matplotlib.patches import FancyArrowPatch
 from matplotlib.ticker import MaxNLocator
 from numpy.typing import NDArray
 
+from neurosim._colors import COLORS, SAMPLE_COLORS
 from neurosim._files import atomic_write
 from neurosim.errors import DataError
 from neurosim.trace import KINDS, Trace
@@ -87,27 +88,8 @@ BIAS_GID = "neurosim-bias"
 DROPPED_GID = "neurosim-dropped"
 LATE_GID = "neurosim-late"
 
-#: Colours of the message kinds and of updates.
-COLORS = {
-    "forward": "#0072B2",
-    "backward": "#D55E00",
-    "feedback": "#CC79A7",
-    "update": "#009E73",
-}
-#: One colour per iteration in ``timeline(color_by="sample")``: Paul Tol's
-#: "muted" qualitative scheme, distinct for colour-blind readers; it cycles
-#: beyond nine iterations.
-SAMPLE_COLORS = (
-    "#332288",
-    "#CC6677",
-    "#117733",
-    "#88CCEE",
-    "#882255",
-    "#DDCC77",
-    "#44AA99",
-    "#AA4499",
-    "#999933",
-)
+# COLORS and SAMPLE_COLORS (from neurosim._colors, shared with the browser
+# page) are re-exported here.
 #: Line styles of the message kinds when the colour shows the iteration.
 KIND_LINESTYLES = {
     "forward": "-",

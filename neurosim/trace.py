@@ -26,6 +26,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cached_property
 from operator import itemgetter
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -1103,6 +1104,62 @@ class Trace:
                 }
                 file.write(dumps(row) + "\n")
             file.seal(_JSONL_END, len(self), len(updates))
+
+    def to_html(
+        self, path: str | os.PathLike[str], *, title: str | None = None
+    ) -> Path:
+        """Write a page that shows the trace live in a web browser.
+
+        One self-contained HTML file: the timeline of
+        :func:`neurosim.plot.timeline` with play and pause, a slider over
+        virtual time, ← and → to step from event to event, the value of any
+        message, and for any neuron what it computed and how its weights
+        changed. The page loads nothing (no server, no network, no fonts):
+        the trace is embedded in it as JSON, in
+        ``<script type="application/json" id="neurosim-trace">``, and drawn
+        by a little plain JavaScript. ``neurosim view TRACE`` writes the same
+        page from a saved trace; ``docs/viewer.md`` says what it shows.
+
+        The file is written whole or not at all, as with :meth:`to_csv`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write (``.html`` by convention).
+        title : str, optional
+            The page's heading; "neurosim trace" by default.
+
+        Returns
+        -------
+        pathlib.Path
+            The path written.
+
+        Raises
+        ------
+        DataError
+            A node name that is not an int or a str.
+        FileNotFoundError, IsADirectoryError
+            `path` is in a folder that does not exist, or is a folder;
+            raised before anything is written.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> import neurosim
+        >>> net = neurosim.Network(neurosim.examples.worked_example())
+        >>> trace = net.train([[1.0, 1.5]], [[2.5, 3.0]], record=True).trace
+        >>> page = trace.to_html(Path(tempfile.mkdtemp()) / "step.html")
+        >>> text = page.read_text(encoding="utf-8")
+        >>> (
+        ...     'id="neurosim-trace"' in text,
+        ...     "http://" in text.replace('xmlns="http://www.w3.org/2000/svg"', ""),
+        ... )
+        (True, False)
+        """
+        from neurosim._viewer import write_page
+
+        return write_page(self, _json_nodes(self.nodes), path, title=title)
 
     @classmethod
     def read_jsonl(cls, path: str | os.PathLike[str], *, check: bool = True) -> Trace:

@@ -1,0 +1,501 @@
+"""The browser page of a trace: one self-contained HTML file, no server.
+
+:meth:`neurosim.Trace.to_html` and ``neurosim view`` write it. The page is
+the template ``_viewer/page.html`` with its style sheet and script inlined
+and the data embedded as ``<script type="application/json"
+id="neurosim-trace">``: it makes no network request of any kind, and opens
+from a file, an e-mail attachment or a USB stick. The script is plain
+JavaScript drawing on SVG, without a library: a library would make every
+page hundreds of kilobytes bigger (a page must stay small enough to mail),
+and the drawing needs only lines, circles and text.
+
+Two parts, kept apart so that the plot package can take them over:
+
+- :func:`page_model` decides what is drawn, as plain JSON-able data: the
+  lanes (one per neuron, or one per layer where a network has too many
+  neurons to read), the arrows (one per message, or one per bundle of
+  messages between aggregated lanes), the update marks, the iterations and
+  which of them the page shows first;
+- :func:`write_page` embeds that model and the trace's columns in the
+  template and writes the file with :func:`neurosim._files.atomic_write`.
+
+This module imports nothing of the trace (the trace imports it to write its
+page), only the kinds and fates of :mod:`neurosim.messages` and the colours
+of :mod:`neurosim._colors`, which the figures use too.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neurosim._colors import COLORS, SAMPLE_COLORS
+from neurosim._files import atomic_write
+from neurosim.messages import FATES, KINDS
+
+__all__ = ["MAX_LANES", "page_json", "page_model", "write_page"]
+
+#: Above this many lanes, the largest layers are drawn as one lane each (the
+#: static timeline aggregates above the same number).
+MAX_LANES = 60
+#: The page first shows at most this many arrows and iterations (else the
+#: first epoch, or its first samples); the filters show the rest.
+FIRST_ARROWS = 3000
+FIRST_ITERATIONS = 12
+_FORMAT = "neurosim-page"
+_VERSION = 1
+_PLACEHOLDER = re.compile(r"\{\{(STYLE|SCRIPT|DATA|TITLE)\}\}")
+
+
+# ----------------------------------------------------------------------
+# the model: what is drawn, as plain data
+
+
+def _layer_names(count: int) -> list[str]:
+    if count <= 1:
+        return ["neurons"] * count
+    hidden = count - 2
+    names = ["input"]
+    names += ["hidden"] if hidden == 1 else [f"hidden {k}" for k in range(1, count - 1)]
+    return [*names, "output"]
+
+
+def _lanes(
+    trace: Any, max_lanes: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], np.ndarray]:
+    """The layers, the lanes and each node's lane (-1: in no lane).
+
+    Lanes follow :meth:`Trace.layers` (inputs at the top), then any node
+    the trace names that no layer holds. While there are more than
+    `max_lanes`, the largest layer still drawn neuron by neuron becomes one
+    lane: a 784-32-10 network keeps its 42 hidden and output neurons apart
+    and gives its inputs one lane.
+    """
+    n = len(trace.nodes)
+    index = {node: i for i, node in enumerate(trace.nodes)}
+    groups = [[index[node] for node in layer] for layer in trace.layers() if layer]
+    placed = {i for group in groups for i in group}
+    used = np.unique(
+        np.concatenate(
+            [
+                trace.source_index,
+                trace.destination_index,
+                trace.updates.neuron_index,
+            ]
+        )
+    ).tolist()
+    extra = [i for i in used if i not in placed]
+    names = _layer_names(len(groups))
+    if extra:
+        groups.append(extra)
+        names.append("other")
+    collapsed = [False] * len(groups)
+
+    def count() -> int:
+        return sum(1 if c else len(g) for g, c in zip(groups, collapsed, strict=True))
+
+    while count() > max_lanes:
+        open_layers = [k for k in range(len(groups)) if not collapsed[k]]
+        largest = max(open_layers, key=lambda k: len(groups[k]))
+        if len(groups[largest]) <= 1:
+            break
+        collapsed[largest] = True
+
+    layers, lanes = [], []
+    lane_of = np.full(n, -1, dtype=np.int64)
+    for k, (group, name) in enumerate(zip(groups, names, strict=True)):
+        first = len(lanes)
+        if collapsed[k]:
+            lane_of[group] = len(lanes)
+            lanes.append(
+                {"label": f"{name} ({len(group)})", "nodes": group, "layer": k}
+            )
+        else:
+            for i in group:
+                lane_of[i] = len(lanes)
+                lanes.append({"label": str(trace.nodes[i]), "nodes": [i], "layer": k})
+        layers.append(
+            {
+                "name": name,
+                "nodes": group,
+                "first_lane": first,
+                "lanes": len(lanes) - first,
+                "collapsed": collapsed[k],
+            }
+        )
+    return layers, lanes, lane_of
+
+
+def _iteration_codes(
+    tables: list[tuple[np.ndarray, np.ndarray]],
+) -> tuple[list[list[int]], list[np.ndarray]]:
+    """The sorted ``[epoch, sample]`` pairs and each table's row codes."""
+    epochs = np.concatenate([e for e, _ in tables]) if tables else np.empty(0)
+    samples = np.concatenate([s for _, s in tables]) if tables else np.empty(0)
+    if len(epochs) == 0:
+        return [], [np.empty(0, dtype=np.int64) for _ in tables]
+    pairs, codes = np.unique(
+        np.stack([epochs, samples], axis=1).astype(np.int64),
+        axis=0,
+        return_inverse=True,
+    )
+    codes = codes.reshape(-1)
+    out, start = [], 0
+    for e, _ in tables:
+        out.append(codes[start : start + len(e)])
+        start += len(e)
+    return pairs.tolist(), out
+
+
+def _first_selection(
+    iterations: list[list[int]], arrow_iteration: np.ndarray
+) -> dict[str, Any]:
+    """Which iterations the page shows first: all of them, if they are few.
+
+    Else the first epoch, or the first of its samples: at most
+    :data:`FIRST_ITERATIONS` iterations and :data:`FIRST_ARROWS` arrows (at
+    least one iteration), so that the first view reads like the figure.
+    """
+    few = len(iterations) <= FIRST_ITERATIONS
+    if not iterations or (few and len(arrow_iteration) <= FIRST_ARROWS):
+        return {"epoch": None, "samples": None}
+    per_iteration = np.bincount(arrow_iteration, minlength=len(iterations))
+    first_epoch = iterations[0][0]
+    in_epoch = [k for k, (e, _) in enumerate(iterations) if e == first_epoch]
+    shown: list[int] = []
+    total = 0
+    for k in in_epoch:
+        full = len(shown) == FIRST_ITERATIONS or total + per_iteration[k] > FIRST_ARROWS
+        if shown and full:
+            break
+        shown.append(iterations[k][1])
+        total += int(per_iteration[k])
+    samples = None if len(shown) == len(in_epoch) else shown
+    return {"epoch": first_epoch, "samples": samples}
+
+
+def _overlap(codes: list[np.ndarray], times: list[np.ndarray], count: int) -> bool:
+    """Whether two iterations are in the network at the same time."""
+    if count < 2:
+        return False
+    code = np.concatenate(codes)
+    time = np.concatenate(times)
+    start = np.full(count, np.inf)
+    stop = np.full(count, -np.inf)
+    np.minimum.at(start, code, time)
+    np.maximum.at(stop, code, time)
+    order = np.argsort(start, kind="stable")
+    start, stop = start[order], stop[order]
+    return bool((start[1:] < np.maximum.accumulate(stop)[:-1]).any())
+
+
+def page_model(trace: Any, *, max_lanes: int = MAX_LANES) -> dict[str, Any]:
+    """What the page of `trace` draws, as plain JSON-able data.
+
+    Returns a dict of lists, ints, strs and bools:
+
+    - ``layers``: per layer, its ``name`` ("input", "hidden 1", ...), its
+      ``nodes`` (indices into ``trace.nodes``), ``first_lane``, ``lanes``
+      (how many) and whether it is ``collapsed`` into one lane;
+    - ``lanes``: per lane, top to bottom, its ``label``, ``nodes`` and
+      ``layer``; ``lane_of``: each node's lane (-1 for a node in none);
+    - ``aggregated``: whether some layer is one lane;
+    - ``arrows``: columns ``from``, ``to`` (lanes), ``first`` and ``count``:
+      arrow k stands for the messages ``order[first[k]:first[k] + count[k]]``
+      (``order`` is None when it is ``range(len(trace))``), which share
+      their iteration, kind, fate, times and lanes; one per message unless
+      lanes are aggregated;
+    - ``marks``: the update marks, distinct ``time``, ``lane`` and
+      ``iteration`` columns;
+    - ``iterations``: the ``[epoch, sample]`` pairs, sorted; the colour of
+      a sample is ``SAMPLE_COLORS[k % 9]`` for the k-th iteration shown, as
+      in ``plot.timeline(color_by="sample")``;
+    - ``overlap``: whether iterations are in flight together (the page then
+      colours by iteration); ``first``: the ``epoch`` and ``samples`` shown
+      first (None: all).
+
+    Examples
+    --------
+    >>> from neurosim.trace import Trace
+    >>> trace = Trace.from_rows(
+    ...     [(0, 0, "forward", "x", "y", 0.0, 1.0, 2.0)],
+    ...     [(0, 0, "y", "x", 0.5, 0.4, 1.0)],
+    ...     ["x", "y"],
+    ... )
+    >>> model = page_model(trace)
+    >>> [lane["label"] for lane in model["lanes"]], model["arrows"]["to"]
+    (['x', 'y'], [1])
+    >>> model["marks"]
+    {'time': [1.0], 'lane': [1], 'iteration': [0]}
+    """
+    layers, lanes, lane_of = _lanes(trace, max_lanes)
+    updates = trace.updates
+    internals = getattr(trace, "internals", None)
+    tables = [(trace.epoch, trace.sample), (updates.epoch, updates.sample)]
+    if internals is not None:
+        tables.append((internals.epoch, internals.sample))
+    iterations, codes = _iteration_codes(tables)
+    message_iteration, update_iteration = codes[0], codes[1]
+
+    lane0 = lane_of[trace.source_index]
+    lane1 = lane_of[trace.destination_index]
+    aggregated = any(layer["collapsed"] for layer in layers)
+    n = len(trace)
+    if aggregated and n:
+        # Messages that look alike on the page become one arrow.
+        keys = np.stack(
+            [
+                message_iteration,
+                trace._kind_code.astype(np.int64),
+                trace._fate_code.astype(np.int64),
+                lane0,
+                lane1,
+            ],
+            axis=1,
+        ).astype(np.float64)
+        keys = np.concatenate(
+            [keys, trace.sent_at[:, None], trace.received_at[:, None]], axis=1
+        )
+        unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        order = np.argsort(inverse, kind="stable")
+        counts = np.bincount(inverse, minlength=len(unique))
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        # Arrows in the order of their first message.
+        by_first = np.argsort(order[starts], kind="stable")
+        first, count = starts[by_first], counts[by_first]
+        arrow_lane0 = lane0[order[first]]
+        arrow_lane1 = lane1[order[first]]
+        arrow_iteration = message_iteration[order[first]]
+        order_list: list[int] | None = order.tolist()
+    else:
+        first = np.arange(n)
+        count = np.ones(n, dtype=np.int64)
+        arrow_lane0, arrow_lane1 = lane0, lane1
+        arrow_iteration = message_iteration
+        order_list = None
+
+    mark_lane = lane_of[updates.neuron_index]
+    if len(updates):
+        marks = np.unique(
+            np.stack(
+                [updates.time, mark_lane.astype(float), update_iteration.astype(float)],
+                axis=1,
+            ),
+            axis=0,
+        )
+    else:
+        marks = np.empty((0, 3))
+    times = [trace.sent_at, trace.received_at, updates.time]
+    return {
+        "layers": layers,
+        "lanes": lanes,
+        "lane_of": lane_of.tolist(),
+        "aggregated": aggregated,
+        "arrows": {
+            "from": arrow_lane0.tolist(),
+            "to": arrow_lane1.tolist(),
+            "first": first.tolist(),
+            "count": count.tolist(),
+        },
+        "order": order_list,
+        "marks": {
+            "time": marks[:, 0].tolist(),
+            "lane": marks[:, 1].astype(np.int64).tolist(),
+            "iteration": marks[:, 2].astype(np.int64).tolist(),
+        },
+        "iterations": iterations,
+        "overlap": _overlap(
+            [message_iteration, message_iteration, update_iteration],
+            times,
+            len(iterations),
+        ),
+        "first": _first_selection(iterations, arrow_iteration),
+    }
+
+
+# ----------------------------------------------------------------------
+# the data: the trace's columns, exactly
+
+
+def _numbers(column: np.ndarray) -> dict[str, Any]:
+    """A float column, exactly and compactly: its float64 bytes in base64.
+
+    ``{"f8": ...}`` holds the little-endian float64 values (NaN and the
+    infinities included, which JSON has not); with ``"codes"``, those are
+    the distinct values and ``codes`` says which each row has (times take
+    few values); with ``"lengths"``, a mini-batch column (an object array
+    of 1-D arrays) is the values of all rows one after the other. Written
+    as decimal text a float64 takes 18 characters, in base64 under 11.
+    """
+    if column.dtype == object:
+        lengths = [len(v) for v in column]
+        flat = (
+            np.concatenate([np.asarray(v, dtype=np.float64) for v in column])
+            if len(column)
+            else np.empty(0)
+        )
+        return {"f8": _base64(flat), "lengths": lengths}
+    column = np.asarray(column, dtype=np.float64)
+    if len(column) > 16:
+        # By bit pattern, so that -0.0 stays -0.0 and each NaN itself.
+        bits, codes = np.unique(column.view(np.int64), return_inverse=True)
+        if len(bits) <= len(column) // 4:
+            distinct = bits.view(np.float64)
+            return {"f8": _base64(distinct), "codes": _integers(codes.reshape(-1))}
+    return {"f8": _base64(column)}
+
+
+def _base64(values: np.ndarray) -> str:
+    return base64.b64encode(np.asarray(values, dtype="<f8").tobytes()).decode("ascii")
+
+
+def _integers(column: Any) -> list[int] | dict[str, list[int]]:
+    """An integer column, as a list or, when shorter, as runs of steps.
+
+    ``{"runs": [step, count, step, count, ...]}``: the column is the
+    running sum of the steps, each repeated `count` times. The epoch,
+    sample, kind and fate columns are a few long runs; the senders and
+    receivers of a layer's messages climb by steps of 1.
+    """
+    values = np.asarray(column).astype(np.int64)
+    if len(values) < 64:
+        return values.tolist()
+    steps = np.diff(values, prepend=0)
+    change = np.flatnonzero(np.diff(steps)) + 1
+    starts = np.concatenate([[0], change])
+    counts = np.diff(np.concatenate([starts, [len(steps)]]))
+    if 2 * len(starts) >= len(values):
+        return values.tolist()
+    runs = np.stack([steps[starts], counts], axis=1).reshape(-1)
+    return {"runs": runs.tolist()}
+
+
+_INTERNAL_FLOATS = ("e", "y", "fprime", "delta", "g", "forward_at", "backward_at")
+
+
+def _tables(trace: Any) -> dict[str, Any]:
+    """The trace's messages, updates and (if recorded) neuron internals."""
+    updates = trace.updates
+    data: dict[str, Any] = {
+        "messages": {
+            "epoch": _integers(trace.epoch),
+            "sample": _integers(trace.sample),
+            "kind": _integers(trace._kind_code),
+            "source": _integers(trace.source_index),
+            "destination": _integers(trace.destination_index),
+            "sent_at": _numbers(trace.sent_at),
+            "received_at": _numbers(trace.received_at),
+            "value": _numbers(trace.value),
+            "fate": _integers(trace._fate_code),
+        },
+        "updates": {
+            "epoch": _integers(updates.epoch),
+            "sample": _integers(updates.sample),
+            "neuron": _integers(updates.neuron_index),
+            "source": _integers(updates.source_index),
+            "old": _numbers(updates.old),
+            "new": _numbers(updates.new),
+            "time": _numbers(updates.time),
+        },
+        "internals": None,
+    }
+    gradient = getattr(updates, "gradient", None)
+    if gradient is not None:
+        data["updates"]["gradient"] = _numbers(np.asarray(gradient))
+    internals = getattr(trace, "internals", None)
+    if internals is not None:
+        table: dict[str, Any] = {
+            "epoch": _integers(internals.epoch),
+            "sample": _integers(internals.sample),
+            "neuron": _integers(internals.neuron_index),
+        }
+        for name in _INTERNAL_FLOATS:
+            column = getattr(internals, name, None)
+            if column is not None:
+                table[name] = _numbers(np.asarray(column))
+        version = getattr(internals, "version", None)
+        if version is not None:
+            table["version"] = _integers(version)
+        data["internals"] = table
+    return data
+
+
+def page_json(trace: Any, nodes: list[int | str], title: str) -> str:
+    """The page's data as a JSON text safe inside ``<script>``.
+
+    ``</`` is written ``<\\/`` and ``<!--`` as ``\\u003c!--`` (both mean the
+    same to a JSON reader), so that no node name can end the script element
+    early or open an HTML comment.
+    """
+    model = page_model(trace)
+    if model["order"] is not None:
+        model["order"] = _integers(model["order"])
+    data = {
+        "format": _FORMAT,
+        "version": _VERSION,
+        "title": title,
+        "summary": _summary(trace),
+        "nodes": nodes,
+        "kinds": list(KINDS),
+        "fates": list(FATES),
+        "colors": dict(COLORS),
+        "sample_colors": list(SAMPLE_COLORS),
+        **_tables(trace),
+        "model": model,
+    }
+    text = json.dumps(data, separators=(",", ":"), allow_nan=False)
+    return text.replace("</", "<\\/").replace("<!--", "\\u003c!--")
+
+
+def _summary(trace: Any) -> str:
+    """The trace's repr without its angle brackets: what it holds, in words."""
+    text = repr(trace)
+    if text.startswith("<Trace: ") and text.endswith(">"):
+        text = text[len("<Trace: ") : -1]
+    return text
+
+
+def _asset(name: str) -> str:
+    return resources.files("neurosim").joinpath("_viewer", name).read_text("utf-8")
+
+
+def write_page(
+    trace: Any,
+    nodes: list[int | str],
+    path: str | os.PathLike[str],
+    *,
+    title: str | None = None,
+) -> Path:
+    """Write the page of `trace` to `path` (see :meth:`Trace.to_html`).
+
+    `nodes` are the trace's node names, checked to be ints and strs. The
+    assets must not hold ``</script`` or ``</style``, which would end their
+    element early (tests/test_viewer.py checks).
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(21, "is a folder, not a file", str(path))
+    folder = path.parent
+    if not folder.is_dir():
+        raise FileNotFoundError(2, "no such folder", str(folder))
+    if title is None:
+        title = "neurosim trace"
+    pieces = {
+        "STYLE": _asset("page.css"),
+        "SCRIPT": _asset("page.js"),
+        "DATA": page_json(trace, nodes, title),
+        "TITLE": html.escape(title),
+    }
+    page = _PLACEHOLDER.sub(lambda match: pieces[match.group(1)], _asset("page.html"))
+    with atomic_write(path) as file:
+        file.write(page.encode("utf-8"))
+    return path
