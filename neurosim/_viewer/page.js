@@ -115,7 +115,7 @@
   const timeText = (t) => (Number.isNaN(t) ? "never" : fmt(t, 6));
   function valueCell(x, cls = "") {
     if (Array.isArray(x)) {
-      const parts = x.slice(0, 8).map(fmt);
+      const parts = x.slice(0, 8).map((v) => fmt(v));
       const more = x.length > 8 ? `, … (${x.length})` : "";
       return `<span class="${cls}" data-exact="${esc(exact(x))}">[${parts.join(", ")}${more}]</span>`;
     }
