@@ -15,7 +15,7 @@ At equal virtual times a neuron takes backward steps before forward steps
 
 The engine's contracts are written as types here: :class:`Link` (a
 connection as its sender sees it), :class:`SendRecord` and
-:class:`UpdateRecord` (what the recorder keeps, decoded by name, never by
+:class:`StepRecord` (what the recorder keeps, decoded by name, never by
 position). This module imports nothing from neurosim and nothing of trio.
 """
 
@@ -39,7 +39,7 @@ __all__ = [
     "STEP_OF_KIND",
     "Link",
     "SendRecord",
-    "UpdateRecord",
+    "StepRecord",
 ]
 
 #: The kinds of message, by code: a signal ``y`` on a connection, an error
@@ -104,11 +104,29 @@ class SendRecord(NamedTuple):
     extra: tuple[NDArray[np.intp], NDArray[np.float64]] | None = None
 
 
-class UpdateRecord(NamedTuple):
-    """One neuron's update: its parameters before and after, at `time`."""
+class StepRecord(NamedTuple):
+    """What one neuron computed in one iteration, and its update.
+
+    Kept for a recorded run: the forward step's ``e``, ``y`` and ``f'(e)``,
+    the version of the weights it used (how many updates preceded it) and
+    its time; the backward step's ``δ``, ``g``, the gradient handed to the
+    optimizer and the parameters before and after, at ``time``. A run
+    without training (``predict``) has no backward step: those are ``None``
+    and ``time`` is NaN. Online every array has one element, in mini-batch
+    training one per sample of the batch (the gradient has one per
+    parameter).
+    """
 
     iteration: int
     neuron: int
     time: float
-    old: NDArray[np.float64]
-    new: NDArray[np.float64]
+    old: NDArray[np.float64] | None
+    new: NDArray[np.float64] | None
+    e: NDArray[np.float64]
+    y: NDArray[np.float64]
+    fprime: NDArray[np.float64]
+    delta: NDArray[np.float64] | None
+    g: NDArray[np.float64] | None
+    gradient: NDArray[np.float64] | None
+    version: int
+    forward_at: float

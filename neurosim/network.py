@@ -34,7 +34,7 @@ from neurosim.errors import (
 )
 from neurosim.faults import Faults
 from neurosim.graph import Topology, validate
-from neurosim.messages import SendRecord, UpdateRecord
+from neurosim.messages import SendRecord, StepRecord
 from neurosim.model import NeuronState
 from neurosim.optimizers import SGD, Adagrad, Adam, Momentum, Optimizer, get_optimizer
 from neurosim.rules import RULES, Rule, get_rule
@@ -1330,8 +1330,19 @@ class Network:
                 np.arange(len(nodes)), [nodes.index(v) for v in record.neurons]
             )
         messages = _message_columns(result.messages, schedule, keep)
-        updates = _update_columns(result.updates or [], self, schedule)
-        return Trace.from_columns(nodes, messages, updates)
+        # in the trace's order (iteration, time, neuron): the tables then need
+        # no sort
+        steps = sorted(
+            result.updates or [], key=lambda r: (r.iteration, r.time, r.neuron)
+        )
+        chosen = record if isinstance(record, Record) else Record()
+        updates = _update_columns(
+            [r for r in steps if r.old is not None] if chosen.wants_updates else [],
+            self,
+            schedule,
+        )
+        internals = _internal_columns(steps if chosen.wants_internals else [], schedule)
+        return Trace.from_columns(nodes, messages, updates, internals)
 
 
 def load(path: str | os.PathLike) -> Network:
@@ -1816,10 +1827,8 @@ def _plain_message_columns(records: list[SendRecord], schedule: Schedule) -> dic
     }
 
 
-def _update_columns(records: list[UpdateRecord], net: Network, schedule: Schedule):
+def _update_columns(records: list[StepRecord], net: Network, schedule: Schedule):
     """One row per changed parameter (the bias last, if the neuron has one)."""
-    # in the trace's order (iteration, time, neuron): the table then needs no sort
-    records = sorted(records, key=lambda r: (r.iteration, r.time, r.neuron))
     topology = net._topology
     rank = {v: i for i, v in enumerate(topology.nodes)}
     sources = {}
@@ -1845,7 +1854,37 @@ def _update_columns(records: list[UpdateRecord], net: Network, schedule: Schedul
             [r.new[:m] for r, m in zip(records, sizes, strict=True)], np.float64
         ),
         "time": np.repeat(np.array([r.time for r in records], dtype=np.float64), sizes),
+        "gradient": _cat(
+            [r.gradient[:m] for r, m in zip(records, sizes, strict=True)], np.float64
+        ),
     }
+
+
+def _internal_columns(records: list[StepRecord], schedule: Schedule):
+    """One row per neuron and iteration: what it computed (see InternalsTable)."""
+    its = np.array([r.iteration for r in records], dtype=np.int64)
+    epoch, sample = np.divmod(its + schedule.first, schedule.n_chunks)
+    batched = schedule.batch_size > 1
+    columns = {
+        "epoch": epoch,
+        "sample": sample,
+        "neuron": np.array([r.neuron for r in records], dtype=np.intp),
+        "version": np.array([r.version for r in records], dtype=np.int64),
+        "forward_at": np.array([r.forward_at for r in records], dtype=np.float64),
+        "backward_at": np.array([r.time for r in records], dtype=np.float64),
+    }
+    for name in ("e", "y", "fprime", "delta", "g"):
+        arrays = [getattr(r, name) for r in records]
+        if batched:
+            column = np.empty(len(records), dtype=object)
+            for i, (r, a) in enumerate(zip(records, arrays, strict=True)):
+                column[i] = np.full(len(r.y), np.nan) if a is None else a.copy()
+        else:
+            column = np.array(
+                [np.nan if a is None else a[0] for a in arrays], dtype=np.float64
+            )
+        columns[name] = column
+    return columns
 
 
 def _cat(arrays: list, dtype) -> np.ndarray:

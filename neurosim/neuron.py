@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 
 from neurosim import model
 from neurosim.errors import NeuronError
-from neurosim.messages import STEP_FORWARD, UpdateRecord
+from neurosim.messages import STEP_FORWARD, StepRecord
 from neurosim.model import NeuronState
 from neurosim.transport import LinkTable, Transport, Window
 
@@ -282,6 +282,13 @@ class Neuron:
         if self.wiring.is_output:
             self._outputs.append((s, y))
         if not run.training:
+            if run.updates is not None:  # recorded: what forward computed
+                run.updates(
+                    StepRecord(
+                        s, self.me, math.nan, None, None, e, y,
+                        self.fprime(e, y), None, None, None, it.version, t,
+                    )
+                )  # fmt: skip
             self._close(s)
             self._done.append((s, t, 0))
             if it.problem:
@@ -296,7 +303,8 @@ class Neuron:
             start = it.start
             target = column[start : start + it.size] if run.batched else column[start]
         d = model.delta(received, it.size, target, it.y)
-        g = self.fprime(it.e, it.y) * d
+        fprime = self.fprime(it.e, it.y)
+        g = fprime * d
         if wiring.backward is not None:
             if wiring.weight_index is not None:
                 w = it.w_used if run.stash else params[:-1]
@@ -315,7 +323,9 @@ class Neuron:
         grad = model.gradient(
             it.x, run.rule.update_signal(d, g), it.size, self.state.has_bias
         )
-        old = params.copy() if run.updates is not None else None
+        recorded = run.updates is not None
+        if recorded:  # before the optimizer, which may change grad in place
+            old, handed = params.copy(), grad.copy()
         run.optimizer.step(params, grad, self.state.optimizer_state)
         staleness = self.updates - it.version
         self.updates += 1
@@ -326,8 +336,13 @@ class Neuron:
             and not np.isfinite(params).all()
         ):
             it.problem = "weight update"
-        if run.updates is not None:
-            run.updates(UpdateRecord(s, self.me, t, old, params.copy()))
+        if recorded:
+            run.updates(
+                StepRecord(
+                    s, self.me, t, old, params.copy(), it.e, it.y, fprime, d, g,
+                    handed, it.version, it.t_forward,
+                )
+            )  # fmt: skip
         self._close(s)
         self._done.append((s, t, staleness))
         if it.problem:

@@ -449,11 +449,12 @@ async def simulate(
         explicit_drops(faults, wires, topology),
         plans=wires.plans,
     )
-    updates: list | None = [] if record and training else None
+    # what each neuron computed and its updates (StepRecords)
+    updates: list | None = [] if record else None
     record_update = None if updates is None else updates.append
     if isinstance(record, Record):  # what to record was chosen up front
         transport.selected = _selection(record, schedule)
-        if not record.wants_updates:
+        if not (record.wants_internals or (training and record.wants_updates)):
             updates = record_update = None
         else:
             wanted = transport.selected

@@ -38,12 +38,14 @@ from neurosim.messages import FATES, KINDS
 
 __all__ = [
     "CSV_COLUMNS",
+    "CSV_STEP_COLUMNS",
     "FATES",
     "KINDS",
     "MAX_ITERATION",
     "MAX_JSON_DEPTH",
     "MAX_LINE_BYTES",
     "MAX_TIME",
+    "InternalsTable",
     "Record",
     "Trace",
     "UpdateTable",
@@ -56,9 +58,12 @@ _FATE_CODE = {fate: code for code, fate in enumerate(FATES)}
 _FATE_NAMES = np.array(FATES, dtype=object)
 _KIND_CODE = {kind: code for code, kind in enumerate(KINDS)}
 _KIND_NAMES = np.array(KINDS, dtype=object)
+# The other tables, by the names that Record(kinds=...) and filter(kind=...) use.
+_TABLES = ("update", "internals")
 
 #: The columns of the CSV file, in order. A trace with lost, duplicated or
-#: late messages has one more, ``"fate"`` (empty on update rows).
+#: late messages has one more, ``"fate"`` (empty on update rows); a trace
+#: with internals or gradients then has :data:`CSV_STEP_COLUMNS`.
 CSV_COLUMNS: tuple[str, ...] = (
     "record",
     "epoch",
@@ -72,6 +77,10 @@ CSV_COLUMNS: tuple[str, ...] = (
     "old",
 )
 
+#: The columns a CSV file has after :data:`CSV_COLUMNS` (and ``"fate"``) when
+#: its trace holds internals or gradients: the gradient of an update row, and
+#: what an internals row's neuron computed besides ``y`` (in ``value``).
+CSV_STEP_COLUMNS: tuple[str, ...] = ("gradient", "e", "fprime", "delta", "g", "version")
 _MESSAGE_FIELDS = (
     "epoch",
     "sample",
@@ -82,9 +91,34 @@ _MESSAGE_FIELDS = (
     "received_at",
     "value",
 )
-_UPDATE_FIELDS = ("epoch", "sample", "neuron", "source", "old", "new", "time")
+_UPDATE_FIELDS = (
+    "epoch",
+    "sample",
+    "neuron",
+    "source",
+    "old",
+    "new",
+    "time",
+    "gradient",
+)
+_INTERNAL_FIELDS = (
+    "epoch",
+    "sample",
+    "neuron",
+    "e",
+    "y",
+    "fprime",
+    "delta",
+    "g",
+    "version",
+    "forward_at",
+    "backward_at",
+)
+_INTERNAL_VALUES = ("e", "y", "fprime", "delta", "g")
 _JSONL_FORMAT = "neurosim-trace"
-_JSONL_VERSION = 2  # 2: the file ends with an end line; 1 (no end line) is read too
+# 3: internals rows and gradients; 2: the file ends with an end line; 1 (no
+# end line) is read too
+_JSONL_VERSION = 3
 _INTEGER_CELL = re.compile(r"-?[0-9]+")
 
 # What the readers accept, so that a damaged or hostile file is a DataError
@@ -119,10 +153,13 @@ class Record:
     Parameters
     ----------
     kinds : str or collection, optional
-        Message kinds (:data:`KINDS`) and/or ``"update"``; updates are kept
-        only when ``"update"`` is among them (or `kinds` is None).
+        Message kinds (:data:`KINDS`), ``"update"`` and/or ``"internals"``;
+        updates are kept only when ``"update"`` is among them, what each
+        neuron computed (:attr:`Trace.internals`) only when ``"internals"``
+        is (or `kinds` is None).
     neurons : node or collection, optional
-        Messages sent or received by these nodes, and their updates.
+        Messages sent or received by these nodes, their updates and
+        internals.
     samples, epochs : int or collection, optional
         The iterations: ``sample`` is the index within the epoch (the batch's
         index in mini-batch training), as in :attr:`Trace.sample`.
@@ -151,11 +188,13 @@ class Record:
         self.samples = None if samples is None else tuple(_as_set(samples))
         self.epochs = None if epochs is None else tuple(_as_set(epochs))
         if self.kinds is not None:
-            unknown = [k for k in self.kinds if k not in _KIND_CODE and k != "update"]
+            unknown = [
+                k for k in self.kinds if k not in _KIND_CODE and k not in _TABLES
+            ]
             if unknown:
                 raise DataError(
                     f"Record: unknown kind {unknown[0]!r}; use one of "
-                    f"{[*KINDS, 'update']!r}"
+                    f"{[*KINDS, *_TABLES]!r}"
                 )
         for name in ("samples", "epochs"):
             values = getattr(self, name)
@@ -173,6 +212,11 @@ class Record:
     def wants_updates(self) -> bool:
         """Whether updates are recorded."""
         return self.kinds is None or "update" in self.kinds
+
+    @property
+    def wants_internals(self) -> bool:
+        """Whether what each neuron computed is recorded."""
+        return self.kinds is None or "internals" in self.kinds
 
     def wants_iteration(self, epoch: int, sample: int) -> bool:
         """Whether iteration ``(epoch, sample)`` is recorded."""
@@ -244,6 +288,11 @@ class UpdateTable:
         The parameter before and after the update.
     time : ndarray of float64
         Virtual time of the update.
+    gradient : ndarray of float64
+        The gradient of the loss with respect to the parameter that the
+        neuron handed to its optimizer (``∂L/∂w``, the batch mean in
+        mini-batch training); NaN where it is not known (a trace read from a
+        file written before neurosim recorded it).
     neuron_index, source_index : ndarray of intp
         Positions in :attr:`Trace.nodes` (``source_index`` is -1 for a bias);
         handy as y coordinates of a raster plot.
@@ -267,6 +316,7 @@ class UpdateTable:
         old: NDArray[np.float64],
         new: NDArray[np.float64],
         time: NDArray[np.float64],
+        gradient: NDArray[np.float64] | None = None,
     ):
         self.nodes = nodes
         self.epoch = _readonly(epoch)
@@ -276,6 +326,9 @@ class UpdateTable:
         self.old = _readonly(old)
         self.new = _readonly(new)
         self.time = _readonly(time)
+        if gradient is None:
+            gradient = np.full(len(time), np.nan)
+        self.gradient = _readonly(gradient)
 
     # The name columns are built on first use: a large trace is mostly
     # plotted through the integer indices.
@@ -313,10 +366,11 @@ class UpdateTable:
             self.old[keep],
             self.new[keep],
             self.time[keep],
+            self.gradient[keep],
         )
 
     def rows(self) -> list[tuple[Any, ...]]:
-        """The updates as ``(epoch, sample, neuron, source, old, new, time)``.
+        """The updates as ``(epoch, sample, neuron, source, old, new, time, gradient)``.
 
         The layout :meth:`Trace.from_rows` takes, with Python scalars.
         """
@@ -329,6 +383,7 @@ class UpdateTable:
                 self.old.tolist(),
                 self.new.tolist(),
                 self.time.tolist(),
+                self.gradient.tolist(),
                 strict=True,
             )
         )
@@ -337,6 +392,142 @@ class UpdateTable:
         """The updates as a ``pandas.DataFrame`` (pandas is imported here)."""
         pd = _import_pandas()
         return pd.DataFrame({name: getattr(self, name) for name in _UPDATE_FIELDS})
+
+
+class InternalsTable:
+    """What each neuron computed, one row per neuron and iteration.
+
+    The forward step's ``e = Σ w·y + b``, ``y = f(e)`` and ``f'(e)``; the
+    backward step's ``δ`` (what arrived, plus ``z − y`` at an output) and
+    ``g = δ·f'(e)``; which version of its weights the forward step used.
+    Input nodes compute nothing and have no rows. The gradient that each
+    neuron handed to its optimizer is in :attr:`UpdateTable.gradient`, one
+    per parameter.
+
+    Attributes
+    ----------
+    epoch, sample : ndarray of int64
+        The iteration.
+    neuron : ndarray of object
+        The neuron.
+    e, y, fprime, delta, g : ndarray
+        float64 online; in mini-batch training an object array of 1-D
+        float64 arrays, one element per sample of the batch (as
+        :attr:`Trace.value`). ``delta`` and ``g`` are NaN where there was no
+        backward step (``predict``).
+    version : ndarray of int64
+        How many updates of the neuron's parameters came before the weights
+        its forward step used: ``k`` for the k-th iteration online, fewer
+        when several samples are in flight (``in_flight > 1``).
+    forward_at, backward_at : ndarray of float64
+        Virtual times of the two steps (``backward_at`` NaN without one).
+    neuron_index : ndarray of intp
+        Positions in :attr:`Trace.nodes`.
+
+    Examples
+    --------
+    >>> import neurosim
+    >>> net = neurosim.Network(neurosim.layered([1, 1], seed=0))
+    >>> trace = net.train([[1.0]], [[0.5]], epochs=1, record=True).trace
+    >>> trace.internals
+    <InternalsTable: 1 row, 1 neuron, 1 iteration>
+    >>> row = trace.internals.rows()[0]
+    >>> bool(row[6] == 0.5 - row[4])  # δ = z − y at an output
+    True
+    """
+
+    epoch: NDArray[np.int64]
+    sample: NDArray[np.int64]
+    neuron_index: NDArray[np.intp]
+    e: NDArray[Any]
+    y: NDArray[Any]
+    fprime: NDArray[Any]
+    delta: NDArray[Any]
+    g: NDArray[Any]
+    version: NDArray[np.int64]
+    forward_at: NDArray[np.float64]
+    backward_at: NDArray[np.float64]
+
+    def __init__(
+        self,
+        nodes: tuple[Hashable, ...],
+        epoch: NDArray[np.int64],
+        sample: NDArray[np.int64],
+        neuron_index: NDArray[np.intp],
+        e: NDArray[Any],
+        y: NDArray[Any],
+        fprime: NDArray[Any],
+        delta: NDArray[Any],
+        g: NDArray[Any],
+        version: NDArray[np.int64],
+        forward_at: NDArray[np.float64],
+        backward_at: NDArray[np.float64],
+    ):
+        self.nodes = nodes
+        self.epoch = _readonly(epoch)
+        self.sample = _readonly(sample)
+        self.neuron_index = _readonly(neuron_index)
+        self.e = _readonly(e)
+        self.y = _readonly(y)
+        self.fprime = _readonly(fprime)
+        self.delta = _readonly(delta)
+        self.g = _readonly(g)
+        self.version = _readonly(version)
+        self.forward_at = _readonly(forward_at)
+        self.backward_at = _readonly(backward_at)
+
+    @classmethod
+    def _empty(cls, nodes: tuple[Hashable, ...]) -> InternalsTable:
+        """A table without rows (a trace recorded without internals)."""
+        f, i = np.empty(0), np.empty(0, dtype=np.int64)
+        return cls(nodes, i, i, i.astype(np.intp), f, f, f, f, f, i, f, f)
+
+    @cached_property
+    def neuron(self) -> NDArray[np.object_]:
+        """The neuron of each row."""
+        return _readonly(_object_array(self.nodes)[self.neuron_index])
+
+    def __len__(self) -> int:
+        return len(self.epoch)
+
+    def __repr__(self) -> str:
+        if len(self) == 0:
+            return "<InternalsTable: no rows>"
+        rows = len(self)
+        neurons = len(np.unique(self.neuron_index))
+        iterations = len(np.unique(_pair_key(self.epoch, self.sample)))
+        return (
+            f"<InternalsTable: {rows} row{'s' * (rows != 1)}, {neurons} "
+            f"neuron{'s' * (neurons != 1)}, {iterations} "
+            f"iteration{'s' * (iterations != 1)}>"
+        )
+
+    def _take(self, keep: NDArray[np.bool_] | NDArray[np.intp]) -> InternalsTable:
+        return InternalsTable(
+            self.nodes,
+            *(
+                getattr(self, name)[keep]
+                for name in ("epoch", "sample", "neuron_index", *_INTERNAL_FIELDS[3:])
+            ),
+        )
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        """The rows as the tuples :meth:`Trace.from_rows` takes.
+
+        ``(epoch, sample, neuron, e, y, fprime, delta, g, version,
+        forward_at, backward_at)``, with Python scalars (1-D arrays in
+        mini-batch training).
+        """
+        columns = [
+            column.tolist() if column.dtype != object else list(column)
+            for column in (getattr(self, name) for name in _INTERNAL_FIELDS)
+        ]
+        return list(zip(*columns, strict=True))
+
+    def to_dataframe(self) -> Any:
+        """The rows as a ``pandas.DataFrame`` (pandas is imported here)."""
+        pd = _import_pandas()
+        return pd.DataFrame({name: getattr(self, name) for name in _INTERNAL_FIELDS})
 
 
 class Trace:
@@ -366,6 +557,9 @@ class Trace:
         batch.
     updates : UpdateTable
         The parameter updates.
+    internals : InternalsTable
+        What each neuron computed: ``e``, ``y``, ``f'(e)``, ``δ``, ``g`` and
+        the version of its weights, per iteration.
 
     Examples
     --------
@@ -400,6 +594,7 @@ class Trace:
     received_at: NDArray[np.float64]
     value: NDArray[Any]
     updates: UpdateTable
+    internals: InternalsTable
 
     def __init__(
         self,
@@ -414,6 +609,7 @@ class Trace:
         value: NDArray[Any],
         updates: UpdateTable,
         fate_code: NDArray[np.int8] | None = None,
+        internals: InternalsTable | None = None,
     ):
         # Private: use from_rows. The arrays are taken as given (sorted).
         self.nodes = nodes
@@ -429,6 +625,9 @@ class Trace:
         if fate_code is None:
             fate_code = np.zeros(len(sent_at), dtype=np.int8)
         self._fate_code = _readonly(fate_code)
+        self.internals = (
+            InternalsTable._empty(nodes) if internals is None else internals
+        )
 
     # The name columns are built on first use (see UpdateTable).
     @cached_property
@@ -466,6 +665,7 @@ class Trace:
         messages: Iterable[Sequence[Any]],
         updates: Iterable[Sequence[Any]],
         nodes: Iterable[Hashable],
+        internals: Iterable[Sequence[Any]] = (),
     ) -> Trace:
         """Build a trace from rows in any order; the rows are sorted.
 
@@ -477,10 +677,14 @@ class Trace:
             1-D array (a mini-batch).
         updates : iterable of tuple
             ``(epoch, sample, neuron, source, old, new, time)``, ``source``
-            ``None`` for a bias.
+            ``None`` for a bias, optionally followed by the ``gradient``.
         nodes : iterable
             The network's node order (inputs first, topological); every node
             named in a row must be in it.
+        internals : iterable of tuple, optional
+            ``(epoch, sample, neuron, e, y, fprime, delta, g, version,
+            forward_at, backward_at)`` (see :class:`InternalsTable`); the
+            values are floats or 1-D arrays, ``None`` or NaN where unknown.
 
         Raises
         ------
@@ -521,6 +725,7 @@ class Trace:
                 **extra,
             },
             _update_columns(updates, index),
+            _internal_columns(internals, index),
         )
 
     @classmethod
@@ -529,6 +734,7 @@ class Trace:
         nodes: Iterable[Hashable],
         messages: dict[str, NDArray[Any]],
         updates: dict[str, NDArray[Any]],
+        internals: dict[str, NDArray[Any]] | None = None,
     ) -> Trace:
         """Build a trace from columns of codes; the rows are sorted.
 
@@ -538,7 +744,11 @@ class Trace:
         ``sent_at``, ``received_at`` and ``value`` (float64, or an object array
         of 1-D arrays) to equally long arrays; ``updates`` maps ``epoch``,
         ``sample``, ``neuron``, ``source`` (indices into `nodes`, ``-1`` for a
-        bias), ``old``, ``new`` and ``time``.
+        bias), ``old``, ``new``, ``time`` and optionally ``gradient``;
+        ``internals`` maps ``epoch``, ``sample``, ``neuron`` (indices into
+        `nodes`), ``e``, ``y``, ``fprime``, ``delta``, ``g`` (float64, or
+        object arrays of 1-D arrays), ``version``, ``forward_at`` and
+        ``backward_at``.
 
         Examples
         --------
@@ -599,6 +809,11 @@ class Trace:
         old = u["old"].astype(np.float64)
         new = u["new"].astype(np.float64)
         time = u["time"].astype(np.float64)
+        gradient = (
+            u["gradient"].astype(np.float64)
+            if "gradient" in u
+            else np.full(len(time), np.nan)
+        )
         _check_columns("update", u_epoch, u_sample, time=time)
         bias_last = np.where(u_source < 0, n, u_source)  # the bias sorts last
         u_order = _sort_order(
@@ -607,8 +822,9 @@ class Trace:
         take = _taker(u_order)  # the columns are copies already (astype)
         table = UpdateTable(
             nodes,
-            *map(take, (u_epoch, u_sample, neuron, u_source, old, new, time)),
+            *map(take, (u_epoch, u_sample, neuron, u_source, old, new, time, gradient)),
         )
+        steps = None if internals is None else _internals_table(nodes, internals)
         take = _taker(order)
         return cls(
             nodes,
@@ -618,6 +834,7 @@ class Trace:
             ),
             table,
             None if fate is None else take(fate),
+            steps,
         )
 
     def rows(self) -> list[tuple[Any, ...]]:
@@ -673,8 +890,9 @@ class Trace:
             where = f"{len(iterations)} iteration{plural} ({span})"
         start, stop = self.span
         time = "" if math.isnan(start) else f", virtual time {start:g} to {stop:g}"
+        internals = f"{len(self.internals)} internals, " if len(self.internals) else ""
         return (
-            f"<Trace: {messages}, {len(self.updates)} updates, "
+            f"<Trace: {messages}, {len(self.updates)} updates, {internals}"
             f"{len(self.nodes)} nodes, {where}{time}>"
         )
 
@@ -789,20 +1007,22 @@ class Trace:
         ----------
         neuron : node name or collection, optional
             A message matches when its source or destination is one of them,
-            an update when its ``neuron`` is.
+            an update or internals row when its ``neuron`` is.
         kind : str or collection, optional
-            Message kinds (:data:`KINDS`) and/or ``"update"``. Updates are
-            kept only when ``"update"`` is among them, so
-            ``filter(kind="forward")`` has no updates and
+            Message kinds (:data:`KINDS`), ``"update"`` and/or
+            ``"internals"``. Updates are kept only when ``"update"`` is among
+            them and internals only when ``"internals"`` is, so
+            ``filter(kind="forward")`` has neither and
             ``filter(kind="update")`` no messages.
         epoch, sample : int or collection, optional
             The iteration.
         start, stop : float, optional
             A window of virtual time, ``start <= t < stop``, on ``received_at``
-            for messages and on ``time`` for updates.
+            for messages, on ``time`` for updates and on ``forward_at`` for
+            internals.
         fate : str or collection, optional
-            Messages whose fate is one of them (:data:`FATES`); updates are
-            kept.
+            Messages whose fate is one of them (:data:`FATES`); updates and
+            internals are kept.
 
         Raises
         ------
@@ -811,7 +1031,8 @@ class Trace:
         """
         keep = np.ones(len(self), dtype=bool)
         keep_updates = np.ones(len(self.updates), dtype=bool)
-        updates = self.updates
+        updates, internals = self.updates, self.internals
+        keep_internals = np.ones(len(internals), dtype=bool)
         if neuron is not None:
             index = {node: i for i, node in enumerate(self.nodes)}
             try:
@@ -825,31 +1046,38 @@ class Trace:
                 self.destination_index, wanted
             )
             keep_updates &= np.isin(updates.neuron_index, wanted)
+            keep_internals &= np.isin(internals.neuron_index, wanted)
         if kind is not None:
             kinds = _as_set(kind)
-            unknown = [k for k in kinds if k not in _KIND_CODE and k != "update"]
+            unknown = [k for k in kinds if k not in _KIND_CODE and k not in _TABLES]
             if unknown:
                 raise DataError(
-                    f"unknown kind {unknown[0]!r}; use one of {[*KINDS, 'update']!r}"
+                    f"unknown kind {unknown[0]!r}; use one of {[*KINDS, *_TABLES]!r}"
                 )
             codes = [_KIND_CODE[k] for k in kinds if k in _KIND_CODE]
             keep &= np.isin(self._kind_code, codes)
             if "update" not in kinds:
                 keep_updates[:] = False
+            if "internals" not in kinds:
+                keep_internals[:] = False
         if epoch is not None:
             epochs = _as_set(epoch)
             keep &= np.isin(self.epoch, epochs)
             keep_updates &= np.isin(updates.epoch, epochs)
+            keep_internals &= np.isin(internals.epoch, epochs)
         if sample is not None:
             samples = _as_set(sample)
             keep &= np.isin(self.sample, samples)
             keep_updates &= np.isin(updates.sample, samples)
+            keep_internals &= np.isin(internals.sample, samples)
         if start is not None:
             keep &= self.received_at >= start
             keep_updates &= updates.time >= start
+            keep_internals &= internals.forward_at >= start
         if stop is not None:
             keep &= self.received_at < stop
             keep_updates &= updates.time < stop
+            keep_internals &= internals.forward_at < stop
         if fate is not None:
             fates = _as_set(fate)
             unknown = [f for f in fates if f not in _FATE_CODE]
@@ -870,6 +1098,7 @@ class Trace:
             self.value[keep],
             updates._take(keep_updates),
             self._fate_code[keep],
+            internals._take(keep_internals),
         )
 
     # ------------------------------------------------------------------
@@ -894,10 +1123,17 @@ class Trace:
         ``"update"``). An update row has ``kind`` ``"update"``, the neuron as
         ``destination``, the predecessor as ``source`` (empty for a bias),
         its time as both ``sent_at`` and ``received_at``, the new value as
-        ``value`` and the old one as ``old``. The last line is the end line,
-        ``# end: {"messages": M, "updates": U, "sha256": "..."}``: the row
-        counts and the SHA-256 of every byte before it, by which
-        :meth:`read_csv` knows a file cut short or altered.
+        ``value`` and the old one as ``old``. When the trace holds internals
+        or gradients, the columns :data:`CSV_STEP_COLUMNS` follow: an update
+        row has its ``gradient``, and one row per neuron and iteration
+        (``record`` and ``kind`` ``"internals"``) has the neuron as
+        ``destination``, ``forward_at`` and ``backward_at`` as ``sent_at``
+        and ``received_at`` (empty when unknown), ``y`` as ``value`` and
+        ``e``, ``fprime``, ``delta``, ``g`` and ``version`` in their columns.
+        The last line is the end line, ``# end: {"messages": M, "updates":
+        U, "sha256": "..."}`` (with ``"internals": I`` when there are
+        internals rows): the row counts and the SHA-256 of every byte before
+        it, by which :meth:`read_csv` knows a file cut short or altered.
 
         Floats are written with ``repr`` so that they read back bit-identical;
         a mini-batch value is a JSON list in one cell. Node names (``int`` or
@@ -927,14 +1163,21 @@ class Trace:
             value_cells = [json.dumps(v.tolist()) for v in value]
         else:
             value_cells = [repr(v) for v in value.tolist()]
-        updates = self.updates
+        updates, internals = self.updates, self.internals
+        steps = len(internals) > 0 or not np.isnan(updates.gradient).all()
+        step_width = len(CSV_STEP_COLUMNS) if steps else 0
         with atomic_write(path) as binary:
             file = _SealedText(binary)
             file.write(f"# nodes: {json.dumps(nodes)}\n")
             writer = csv.writer(file, lineterminator="\n")
             faulty = self._faulty
-            writer.writerow(CSV_COLUMNS + (("fate",) if faulty else ()))
+            writer.writerow(
+                CSV_COLUMNS
+                + (("fate",) if faulty else ())
+                + (CSV_STEP_COLUMNS if steps else ())
+            )
             fate_cells = [self.fate.tolist()] if faulty else []
+            none = [""] * len(self)
             writer.writerows(
                 zip(
                     ["message"] * len(self),
@@ -946,8 +1189,9 @@ class Trace:
                     map(repr, self.sent_at.tolist()),
                     map(repr, self.received_at.tolist()),
                     value_cells,
-                    [""] * len(self),
+                    none,
                     *fate_cells,
+                    *[none] * step_width,
                     strict=True,
                 )
             )
@@ -965,10 +1209,44 @@ class Trace:
                     map(repr, updates.new.tolist()),
                     map(repr, updates.old.tolist()),
                     *([[""] * len(updates)] if faulty else []),
+                    *(
+                        [map(_float_text, updates.gradient.tolist())]
+                        + [[""] * len(updates)] * (step_width - 1)
+                        if steps
+                        else []
+                    ),
                     strict=True,
                 )
             )
-            file.seal(_CSV_END, len(self), len(updates))
+            if len(internals):
+                n = len(internals)
+                cells = {
+                    name: _value_cells(getattr(internals, name))
+                    for name in _INTERNAL_VALUES
+                }
+                writer.writerows(
+                    zip(
+                        ["internals"] * n,
+                        internals.epoch.tolist(),
+                        internals.sample.tolist(),
+                        ["internals"] * n,
+                        [""] * n,
+                        names[internals.neuron_index].tolist(),
+                        map(_float_text, internals.forward_at.tolist()),
+                        map(_float_text, internals.backward_at.tolist()),
+                        cells["y"],
+                        [""] * n,
+                        *([[""] * n] if faulty else []),
+                        [""] * n,
+                        cells["e"],
+                        cells["fprime"],
+                        cells["delta"],
+                        cells["g"],
+                        internals.version.tolist(),
+                        strict=True,
+                    )
+                )
+            file.seal(_CSV_END, len(self), len(updates), len(internals))
 
     @classmethod
     def read_csv(cls, path: str | os.PathLike[str], *, check: bool = True) -> Trace:
@@ -995,6 +1273,8 @@ class Trace:
         """
         messages: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
+        internals: list[tuple[Any, ...]] = []
+        tables = {"message": messages, "update": updates, "internals": internals}
         with open(path, "rb") as file:
             lines = _Lines(path, file, _CSV_END)
             with lines.checked(check):
@@ -1015,14 +1295,11 @@ class Trace:
                         raise DataError(
                             f"{path}, line {line}: {_short(error)}"
                         ) from None
-                    if record["record"] == "message":
-                        messages.append(parsed)
-                    else:
-                        updates.append(parsed)
+                    tables[record["record"]].append(parsed)
             if check:
-                lines.check_end(len(messages), len(updates))
+                lines.check_end(len(messages), len(updates), len(internals))
         try:
-            return cls.from_rows(messages, updates, reader.nodes)
+            return cls.from_rows(messages, updates, reader.nodes, internals)
         except DataError as error:
             raise DataError(f"{path}: {_short(error)}") from None
 
@@ -1082,7 +1359,7 @@ class Trace:
                     row["fate"] = fate
                 file.write(dumps(row) + "\n")
             updates = self.updates
-            for e, s, v, u, old, new, t in zip(
+            for e, s, v, u, old, new, t, grad in zip(
                 updates.epoch.tolist(),
                 updates.sample.tolist(),
                 updates.neuron_index.tolist(),
@@ -1090,6 +1367,7 @@ class Trace:
                 updates.old.tolist(),
                 updates.new.tolist(),
                 updates.time.tolist(),
+                updates.gradient.tolist(),
                 strict=True,
             ):
                 row = {
@@ -1102,8 +1380,31 @@ class Trace:
                     "new": new,
                     "time": t,
                 }
+                if grad == grad:  # NaN: not known, left out
+                    row["gradient"] = grad
                 file.write(dumps(row) + "\n")
-            file.seal(_JSONL_END, len(self), len(updates))
+            internals = self.internals
+            columns = [
+                _json_values(getattr(internals, name)) for name in _INTERNAL_VALUES
+            ]
+            for e, s, v, version, t_forward, t_backward, *values in zip(
+                internals.epoch.tolist(),
+                internals.sample.tolist(),
+                internals.neuron_index.tolist(),
+                internals.version.tolist(),
+                internals.forward_at.tolist(),
+                internals.backward_at.tolist(),
+                *columns,
+                strict=True,
+            ):
+                row = {"record": "internals", "epoch": e, "sample": s}
+                row["neuron"] = names[v]
+                row.update(zip(_INTERNAL_VALUES, values, strict=True))
+                row["version"] = version
+                row["forward_at"] = t_forward
+                row["backward_at"] = None if t_backward != t_backward else t_backward
+                file.write(dumps(row) + "\n")
+            file.seal(_JSONL_END, len(self), len(updates), len(internals))
 
     def to_html(
         self, path: str | os.PathLike[str], *, title: str | None = None
@@ -1178,6 +1479,8 @@ class Trace:
         """
         messages: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
+        internals: list[tuple[Any, ...]] = []
+        tables = {"message": messages, "update": updates, "internals": internals}
         nodes: list[Hashable] | None = None
         known: set[Hashable] = set()
         with open(path, "rb") as file:
@@ -1202,18 +1505,15 @@ class Trace:
                         raise DataError(
                             f"{path}, line {line}: {_short(error)}"
                         ) from None
-                    if obj["record"] == "message":
-                        messages.append(row)
-                    else:
-                        updates.append(row)
+                    tables[obj["record"]].append(row)
                 if nodes is None:
                     raise DataError(
                         f"{path}, line 1: empty file, expected a header line"
                     )
             if check:
-                lines.check_end(len(messages), len(updates))
+                lines.check_end(len(messages), len(updates), len(internals))
         try:
-            return cls.from_rows(messages, updates, nodes)
+            return cls.from_rows(messages, updates, nodes, internals)
         except DataError as error:
             raise DataError(f"{path}: {_short(error)}") from None
 
@@ -1378,8 +1678,18 @@ def _sort_order(
 
 def _update_columns(rows: Iterable[Sequence[Any]], index: dict) -> dict[str, Any]:
     """Update rows as the columns :meth:`Trace.from_columns` takes (bias: -1)."""
-    columns = _columns(rows, 7, "update")
+    rows = list(rows)
+    if any(len(row) == 8 for row in rows):  # with the gradient
+        rows = [(*row, math.nan) if len(row) == 7 else row for row in rows]
+        columns = _columns(rows, 8, "update")
+    else:
+        columns = _columns(rows, 7, "update")
     n = len(columns[0])
+    gradient = (
+        {"gradient": _optional_floats(columns[7], "gradient")}
+        if len(columns) == 8
+        else {}
+    )
     return {
         "epoch": _iteration_numbers(columns[0], "epoch"),
         "sample": _iteration_numbers(columns[1], "sample"),
@@ -1388,7 +1698,91 @@ def _update_columns(rows: Iterable[Sequence[Any]], index: dict) -> dict[str, Any
         "old": np.fromiter(columns[4], dtype=np.float64, count=n),
         "new": np.fromiter(columns[5], dtype=np.float64, count=n),
         "time": np.fromiter(columns[6], dtype=np.float64, count=n),
+        **gradient,
     }
+
+
+def _optional_floats(column: Sequence[Any], name: str) -> NDArray[np.float64]:
+    """Floats, with None as NaN."""
+    try:
+        return np.fromiter(
+            (math.nan if x is None else x for x in column),
+            dtype=np.float64,
+            count=len(column),
+        )
+    except (TypeError, ValueError):
+        bad = next(x for x in column if not _is_scalar(x) and x is not None)
+        raise DataError(f"{name} must be a number, not {bad!r}") from None
+
+
+def _internal_columns(rows: Iterable[Sequence[Any]], index: dict) -> dict[str, Any]:
+    """Internals rows as the columns :meth:`Trace.from_columns` takes."""
+    columns = _columns(rows, len(_INTERNAL_FIELDS), "internals")
+    n = len(columns[0])
+    out: dict[str, Any] = {
+        "epoch": _iteration_numbers(columns[0], "epoch"),
+        "sample": _iteration_numbers(columns[1], "sample"),
+        "neuron": _codes(columns[2], index, np.intp, "node"),
+    }
+    values = [list(columns[3 + i]) for i in range(len(_INTERNAL_VALUES))]
+    scalar = all(
+        x is None or _is_scalar_type(type(x)) for column in values for x in column
+    )
+    for name, column in zip(_INTERNAL_VALUES, values, strict=True):
+        if scalar:
+            out[name] = _optional_floats(column, name)
+            continue
+        sizes = [np.size(y) for y in values[1]]  # y is always there
+        filled = [
+            np.full(size, np.nan) if x is None else x
+            for x, size in zip(column, sizes, strict=True)
+        ]
+        out[name] = _values(filled) if n else np.empty(0)
+        if out[name].dtype != object:  # a batch of one: keep the convention
+            out[name] = _object_array([np.array([x]) for x in out[name].tolist()])
+    try:
+        out["version"] = np.fromiter(columns[8], dtype=np.int64, count=n)
+    except (OverflowError, TypeError, ValueError):
+        raise DataError("an internals row's version must be an integer") from None
+    out["forward_at"] = np.fromiter(columns[9], dtype=np.float64, count=n)
+    out["backward_at"] = _optional_floats(columns[10], "backward_at")
+    return out
+
+
+def _internals_table(
+    nodes: tuple[Hashable, ...], columns: dict[str, NDArray[Any]]
+) -> InternalsTable:
+    """The internals table of `columns` (see from_columns), sorted."""
+    c = {name: np.asarray(column) for name, column in columns.items()}
+    epoch = c["epoch"].astype(np.int64)
+    sample = c["sample"].astype(np.int64)
+    neuron = c["neuron"].astype(np.intp)
+    version = c["version"].astype(np.int64)
+    forward_at = c["forward_at"].astype(np.float64)
+    backward_at = c["backward_at"].astype(np.float64)
+    values = []
+    for name in _INTERNAL_VALUES:
+        column = c[name]
+        values.append(
+            column.astype(np.float64) if column.dtype != object else column.copy()
+        )
+    _check_columns(
+        "internals row",
+        epoch,
+        sample,
+        forward_at=forward_at,
+        backward_at=np.where(np.isnan(backward_at), 0.0, backward_at),
+    )
+    if len(neuron) and (neuron.min() < 0 or neuron.max() >= len(nodes)):
+        raise DataError("an internals row names a node outside the node order")
+    if len(version) and version.min() < 0:
+        raise DataError("an internals row's version must be >= 0")
+    order = _sort_order(_pair_key(epoch, sample), forward_at, neuron, [version])
+    take = _taker(order)
+    return InternalsTable(
+        nodes,
+        *map(take, (epoch, sample, neuron, *values, version, forward_at, backward_at)),
+    )
 
 
 def _import_pandas() -> Any:
@@ -1519,16 +1913,16 @@ class _Lines:
             )
         return None
 
-    def check_end(self, messages: int, updates: int) -> None:
+    def check_end(self, messages: int, updates: int, internals: int = 0) -> None:
         """Raise a DataError unless the end line matches what was read."""
         problem = self._damage()
         if problem is not None:
             raise DataError(problem)
-        counted = {"messages": messages, "updates": updates}
+        counted = {"messages": messages, "updates": updates, "internals": internals}
         for name, count in counted.items():
-            if self.fields[name] != count:
+            if self.fields.get(name, 0) != count:
                 raise DataError(
-                    f"{self.path}: the end line counts {self.fields[name]} "
+                    f"{self.path}: the end line counts {self.fields.get(name, 0)} "
                     f"{name}, the file holds {count}"
                 )
 
@@ -1548,6 +1942,8 @@ def _end_fields(line: bytes, prefix: bytes) -> dict[str, Any] | None:
     except (ValueError, KeyError, AttributeError):
         return None
     expected = {"messages": int, "updates": int, "sha256": str}
+    if isinstance(fields, dict) and "internals" in fields:
+        expected = {"messages": int, "updates": int, "internals": int, "sha256": str}
     if not isinstance(fields, dict) or fields.keys() != expected.keys():
         return None
     if not all(type(fields[key]) is kind for key, kind in expected.items()):
@@ -1582,13 +1978,14 @@ class _SealedText:
         self.parts.clear()
         self.size = 0
 
-    def seal(self, prefix: bytes, messages: int, updates: int) -> None:
+    def seal(
+        self, prefix: bytes, messages: int, updates: int, internals: int = 0
+    ) -> None:
         self.flush()
-        fields = {
-            "messages": messages,
-            "updates": updates,
-            "sha256": self.sha256.hexdigest(),
-        }
+        fields: dict[str, Any] = {"messages": messages, "updates": updates}
+        if internals:
+            fields["internals"] = internals
+        fields["sha256"] = self.sha256.hexdigest()
         if prefix == _CSV_END:
             line = f"{prefix.decode()}{json.dumps(fields)}\n"
         else:
@@ -1649,7 +2046,11 @@ class _CsvRows:
             first = next(lines, "")
         header = next(csv.reader([first]), [])
         self.columns = tuple(header)
-        if self.columns not in (CSV_COLUMNS, (*CSV_COLUMNS, "fate")):
+        if self.columns not in {
+            (*CSV_COLUMNS, *fate, *steps)
+            for fate in ((), ("fate",))
+            for steps in ((), CSV_STEP_COLUMNS)
+        }:
             raise DataError(
                 f"{path}, line {lines.number + (first == '')}: expected the "
                 f"header row {','.join(CSV_COLUMNS)!r}, found {_short(first.strip())}"
@@ -1788,10 +2189,75 @@ def _parse_csv_record(record: dict[str, str], node: Any) -> tuple[Any, ...]:
             _float_cell(record["old"], "old"),
             _float_cell(record["value"], "value"),
             time,
+            *(
+                (_optional_cell(record["gradient"], "gradient"),)
+                if "gradient" in record
+                else ()
+            ),
+        )
+    if record["record"] == "internals" and "version" in record:
+        if kind != "internals":
+            raise ValueError(
+                f"an internals row must have kind 'internals', not {kind!r}"
+            )
+        return (
+            epoch,
+            sample,
+            node(record["destination"]),
+            *(
+                _internal_cell(record[column], name)
+                for column, name in (
+                    ("e", "e"),
+                    ("value", "y"),
+                    ("fprime", "fprime"),
+                    ("delta", "delta"),
+                    ("g", "g"),
+                )
+            ),
+            _int_cell(record["version"], "version"),
+            _time_cell(record["sent_at"], "sent_at"),
+            _optional_cell(record["received_at"], "received_at"),
         )
     raise ValueError(
-        f"column 'record' is 'message' or 'update', not {record['record']!r}"
+        "column 'record' is 'message', 'update' or 'internals', not "
+        f"{record['record']!r}"
     )
+
+
+def _float_text(x: float) -> str:
+    """A float cell: ``repr`` (bit-exact), empty for NaN (unknown)."""
+    return "" if x != x else repr(x)
+
+
+def _value_cells(column: NDArray[Any]) -> list[str]:
+    """Cells of a float column, or of 1-D arrays as JSON lists (NaN: null)."""
+    if column.dtype != object:
+        return [_float_text(x) for x in column.tolist()]
+    return [json.dumps([None if x != x else x for x in v.tolist()]) for v in column]
+
+
+def _optional_cell(cell: str, column: str) -> float:
+    """A float or an empty cell (NaN); finite and within MAX_TIME is not asked."""
+    return math.nan if cell == "" else _float_cell(cell, column)
+
+
+def _internal_cell(cell: str, column: str) -> float | NDArray[np.float64] | None:
+    """An internals value: empty (unknown), a float, or a JSON list."""
+    if cell == "":
+        return None
+    if cell.startswith("["):
+        try:
+            vector = _json(cell)
+        except ValueError as error:
+            raise ValueError(
+                f"column {column!r}: unreadable list ({error}): {_short(cell, 60)}"
+            ) from None
+        if not isinstance(vector, list) or not all(
+            x is None or _is_scalar(x) for x in vector
+        ):
+            raise ValueError(f"column {column!r}: {cell!r} is not a list of numbers")
+        return np.array([math.nan if x is None else x for x in vector], np.float64)
+    return _float_cell(cell, column)
 
 
 def _parse_jsonl_header(obj: Any) -> list[Hashable]:
@@ -1799,7 +2265,7 @@ def _parse_jsonl_header(obj: Any) -> list[Hashable]:
         raise ValueError(
             f'expected the header {{"format": "{_JSONL_FORMAT}", "nodes": [...]}}'
         )
-    if obj.get("version") not in (1, _JSONL_VERSION):  # 1: without an end line
+    if obj.get("version") not in (1, 2, _JSONL_VERSION):  # 1: without an end line
         raise ValueError(f"unsupported version {obj.get('version')!r}")
     nodes = obj.get("nodes")
     if not isinstance(nodes, list) or not all(
@@ -1875,5 +2341,43 @@ def _parse_jsonl_record(obj: Any, known: set) -> tuple[Any, ...]:
             _json_float(obj, "old"),
             _json_float(obj, "new"),
             _json_time(obj, "time"),
+            *((_json_float(obj, "gradient"),) if "gradient" in obj else ()),
         )
-    raise ValueError(f"'record' must be 'message' or 'update', not {record!r}")
+    if record == "internals":
+        return (
+            _json_int(obj, "epoch"),
+            _json_int(obj, "sample"),
+            _json_node(obj, "neuron", known),
+            *(_json_value(obj, name) for name in _INTERNAL_VALUES),
+            _json_version(obj),
+            _json_time(obj, "forward_at"),
+            math.nan if obj["backward_at"] is None else _json_time(obj, "backward_at"),
+        )
+    raise ValueError(
+        f"'record' must be 'message', 'update' or 'internals', not {record!r}"
+    )
+
+
+def _json_values(column: NDArray[Any]) -> list[Any]:
+    """A float column, or one of 1-D arrays, as JSON values (NaN: null)."""
+    if column.dtype != object:
+        return [None if x != x else x for x in column.tolist()]
+    return [[None if x != x else x for x in v.tolist()] for v in column]
+
+
+def _json_value(obj: dict, key: str) -> float | NDArray[np.float64] | None:
+    x = obj[key]
+    if x is None:
+        return None
+    if isinstance(x, list):
+        if not all(v is None or _is_scalar(v) for v in x):
+            raise ValueError(f"{key!r} must be a list of numbers, not {x!r}")
+        return np.array([math.nan if v is None else v for v in x], np.float64)
+    return _json_float(obj, key)
+
+
+def _json_version(obj: dict) -> int:
+    x = obj["version"]
+    if not isinstance(x, int) or isinstance(x, bool) or not 0 <= x < 2**63:
+        raise ValueError(f"'version' must be an integer >= 0, not {x!r}")
+    return x

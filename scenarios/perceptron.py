@@ -4,10 +4,11 @@ Seed 002 of the source material: a neuron A = σ(Z), Z = w1·x1 + w2·x2 + b,
 error E = ½(A − Y)², and the chain rule from the back: ∂E/∂A = A − Y,
 ∂A/∂Z = σ(Z)(1 − σ(Z)), ∂Z/∂w_i = x_i, ∂Z/∂b = 1.
 
-The scenario takes one step on one sample with the actors and recovers each
+The scenario takes one step on one sample with the actors and reads each
 factor from what the simulation recorded: the forward messages carry x_i,
-the network's output is A, and each update's (new − old) / (−η) is ∂E/∂w_i
-(or ∂E/∂b). Beside them, the formulas evaluated directly; they agree. Then
+the neuron's internals hold A = y, δ = Y − A and f'(Z), and its updates the
+gradient ∂E/∂w_i (or ∂E/∂b) it handed to its optimizer. Beside them, the
+formulas evaluated directly; they agree. Then
 the neuron learns AND on all four inputs, and the truth table is printed.
 
 Writes timeline.png (the step), network.png (before and after training),
@@ -52,47 +53,44 @@ def from_formulas(w1, w2, b, x, y):
     return d
 
 
-def from_simulation(history, y, learning_rate):
+def from_simulation(history):
     """The same derivatives, read from one recorded step of the actors.
 
-    x_i is the value of the forward message x_i → A; A is the network's
-    output; the gradient of each parameter is its update divided by −η.
-    ∂A/∂Z then follows from a weight whose input is not zero, and ∂Z/∂b
-    from the bias update.
+    x_i is the value of the forward message x_i → A; the neuron's internals
+    give A (its y), δ = Y − A and f'(Z); its updates the gradient of each
+    parameter that it handed to the optimizer (whatever the optimizer).
     """
     trace = history.trace
     forward = trace.filter(kind="forward")
     x = {str(u): float(v) for u, v in zip(forward.source, forward.value, strict=True)}
-    A = float(history.outputs[0, 0])
+    internals = trace.internals  # one neuron, one iteration
+    fprime, delta = float(internals.fprime[0]), float(internals.delta[0])
     updates = trace.updates
     grad = {
-        "b" if u is None else "w" + str(u)[1:]: (new - old) / -learning_rate
-        for u, old, new in zip(updates.source, updates.old, updates.new, strict=True)
+        "b" if u is None else "w" + str(u)[1:]: float(g)
+        for u, g in zip(updates.source, updates.gradient, strict=True)
     }
-    dE_dA = A - y
-    i = max(("1", "2"), key=lambda k: abs(x["x" + k]))  # an input that is not 0
-    dA_dZ = grad["w" + i] / (dE_dA * x["x" + i])
     return {
-        "∂E/∂A": dE_dA,
-        "∂A/∂Z": dA_dZ,
+        "∂E/∂A": -delta,
+        "∂A/∂Z": fprime,
         "∂Z/∂w1": x["x1"],
         "∂Z/∂w2": x["x2"],
-        "∂Z/∂b": grad["b"] / (dE_dA * dA_dZ),
+        "∂Z/∂b": grad["b"] / (-delta * fprime),
         "∂E/∂w1": grad["w1"],
         "∂E/∂w2": grad["w2"],
         "∂E/∂b": grad["b"],
-    }, i
+    }
 
 
 FORMULAS = {
-    "∂E/∂A": ("A − Y", "A: the output of the step"),
-    "∂A/∂Z": ("σ(Z)(1 − σ(Z))", "∂E/∂w{i} ÷ (∂E/∂A · x{i})"),
+    "∂E/∂A": ("A − Y", "−δ of A (its internals)"),
+    "∂A/∂Z": ("σ(Z)(1 − σ(Z))", "f'(e) of A (its internals)"),
     "∂Z/∂w1": ("x1", "the forward message x1 → A"),
     "∂Z/∂w2": ("x2", "the forward message x2 → A"),
     "∂Z/∂b": ("1", "∂E/∂b ÷ (∂E/∂A · ∂A/∂Z)"),
-    "∂E/∂w1": ("∂E/∂A · ∂A/∂Z · x1", "update of w1: (new − old) / (−η)"),
-    "∂E/∂w2": ("∂E/∂A · ∂A/∂Z · x2", "update of w2: (new − old) / (−η)"),
-    "∂E/∂b": ("∂E/∂A · ∂A/∂Z · 1", "update of b: (new − old) / (−η)"),
+    "∂E/∂w1": ("∂E/∂A · ∂A/∂Z · x1", "the gradient of w1 handed to the optimizer"),
+    "∂E/∂w2": ("∂E/∂A · ∂A/∂Z · x2", "the gradient of w2 handed to the optimizer"),
+    "∂E/∂b": ("∂E/∂A · ∂A/∂Z · 1", "the gradient of b handed to the optimizer"),
 }
 
 
@@ -111,10 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         f"  one step on x = ({f(x[0])}, {f(x[1])}), Y = {f(y)}, η = {LEARNING_RATE}"
     )
     step = net.train([x], [[y]], learning_rate=LEARNING_RATE, record=True)
-    measured, i = from_simulation(step, y, LEARNING_RATE)
+    measured = from_simulation(step)
     expected = from_formulas(w1, w2, b, x, y)
     rows = [
-        [name, formula, expected[name], measured[name], how.format(i=i)]
+        [name, formula, expected[name], measured[name], how]
         for name, (formula, how) in FORMULAS.items()
     ]
     run.say()

@@ -526,7 +526,7 @@ def test_jsonl_layout(tmp_path):
     lines = path.read_text().splitlines()
     assert json.loads(lines[0]) == {
         "format": "neurosim-trace",
-        "version": 2,
+        "version": 3,
         "nodes": [0, 1, 2, 3, 4, 5],
     }
     end = json.loads(lines[-1])
@@ -579,6 +579,7 @@ def test_to_dataframe():
         "old",
         "new",
         "time",
+        "gradient",
     ]
     assert len(updates) == 12
 
