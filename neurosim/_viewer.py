@@ -240,7 +240,7 @@ def page_model(trace: Any, *, max_lanes: int = MAX_LANES) -> dict[str, Any]:
     updates = trace.updates
     internals = getattr(trace, "internals", None)
     tables = [(trace.epoch, trace.sample), (updates.epoch, updates.sample)]
-    if internals is not None:
+    if internals is not None and len(internals):
         tables.append((internals.epoch, internals.sample))
     iterations, codes = _iteration_codes(tables)
     message_iteration, update_iteration = codes[0], codes[1]
@@ -408,11 +408,12 @@ def _tables(trace: Any) -> dict[str, Any]:
         },
         "internals": None,
     }
+    # A trace recorded without them has NaN gradients and no internals.
     gradient = getattr(updates, "gradient", None)
-    if gradient is not None:
+    if gradient is not None and not np.isnan(gradient).all():
         data["updates"]["gradient"] = _numbers(np.asarray(gradient))
     internals = getattr(trace, "internals", None)
-    if internals is not None:
+    if internals is not None and len(internals):
         table: dict[str, Any] = {
             "epoch": _integers(internals.epoch),
             "sample": _integers(internals.sample),

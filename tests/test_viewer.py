@@ -115,6 +115,27 @@ def check_embedded(trace: Trace, data: dict) -> None:
         assert same_floats(floats(m[name]), getattr(trace, name))
     for name in ("old", "new", "time"):
         assert same_floats(floats(u[name]), getattr(trace.updates, name))
+    gradient = trace.updates.gradient
+    if np.isnan(gradient).all():
+        assert "gradient" not in u
+    else:
+        assert same_floats(floats(u["gradient"]), gradient)
+    internals, table = trace.internals, data["internals"]
+    if len(internals) == 0:
+        assert table is None
+    else:
+        for name in ("epoch", "sample", "version"):
+            assert np.array_equal(integers(table[name]), getattr(internals, name))
+        assert np.array_equal(integers(table["neuron"]), internals.neuron_index)
+        for name in ("e", "y", "fprime", "delta", "g", "forward_at", "backward_at"):
+            column = getattr(internals, name)
+            decoded = floats(table[name])
+            if column.dtype == object:
+                assert all(
+                    same_floats(a, b) for a, b in zip(decoded, column, strict=True)
+                )
+            else:
+                assert same_floats(decoded, column)
     values = floats(m["value"])
     if trace.value.dtype == object:
         assert len(values) == len(trace)
@@ -376,6 +397,7 @@ class Opened:
     """A page open in the browser, with what it asked for and complained of."""
 
     def __init__(self, browser, path: Path):
+        self.path = path
         self.url = path.resolve().as_uri()
         self.errors: list[str] = []
         self.requests: list[str] = []
@@ -578,3 +600,55 @@ def test_a_mini_batch_message_shows_its_vector(open_page):
     page.page.locator('.msg[data-arrow="0"] .hit').click()
     exact = page.page.locator("#panel .message-value span").get_attribute("data-exact")
     assert json.loads(exact) == trace.value[0].tolist()
+
+
+def delta_shown(page: Opened):
+    exact = page.page.locator("#panel .internal-delta span").get_attribute("data-exact")
+    return json.loads(exact)
+
+
+def test_clicking_a_neuron_shows_the_delta_the_trace_holds(open_page):
+    trace = worked_example()
+    page = open_page(trace)
+    page.page.locator('.lane-label[data-node="2"]').click()  # h1
+    (row,) = np.flatnonzero(trace.internals.neuron == "h1")
+    assert delta_shown(page) == trace.internals.delta[row] == -41.93
+    for name in ("e", "y", "fprime", "g"):
+        cell = page.page.locator(f"#panel .internal-{name} span")
+        assert (
+            float(cell.get_attribute("data-exact"))
+            == getattr(trace.internals, name)[row]
+        )
+
+
+def test_an_update_mark_shows_that_samples_neuron(open_page):
+    trace = pipelined()
+    page = open_page(trace)
+    page.page.keyboard.press("End")
+    data = embedded(page.path)
+    marks = data["model"]["marks"]
+    iterations = data["model"]["iterations"]
+    lanes = data["model"]["lanes"]
+    # The mark of the second sample on the first hidden neuron.
+    k = next(
+        k
+        for k, (lane, it) in enumerate(
+            zip(marks["lane"], marks["iteration"], strict=True)
+        )
+        if lanes[lane]["label"] == "h1" and iterations[it][1] == 1
+    )
+    page.page.locator(f'.mark[data-mark="{k}"]').dispatch_event("click")
+    assert "epoch 0, sample 1" in page.page.locator("#panel").inner_text()
+    internals = trace.internals
+    (row,) = np.flatnonzero((internals.neuron == "h1") & (internals.sample == 1))
+    assert delta_shown(page) == internals.delta[row]
+    version = page.page.locator("#panel").inner_text()
+    assert f"weights version\t{internals.version[row]}" in version
+
+
+def test_a_mini_batch_neuron_shows_one_delta_per_sample(open_page):
+    trace = batched()
+    page = open_page(trace)
+    node = trace.internals.neuron_index[0]
+    page.page.locator(f'.lane-label[data-node="{node}"]').click()
+    assert delta_shown(page) == trace.internals.delta[0].tolist()
