@@ -135,6 +135,7 @@
     epoch: model.first.epoch,
     samples: model.first.samples ? new Set(model.first.samples) : null,
     colourBy: model.overlap ? "sample" : "kind",
+    values: null, // null: values on the arrows when at most AUTO_VALUES are shown
     chosenArrow: null,
     chosenNeuron: null,
   };
@@ -165,9 +166,12 @@
       box.insertAdjacentHTML("beforeend",
         `<label><input type="checkbox" data-kind="update" checked> updates</label>`);
     }
+    box.insertAdjacentHTML("beforeend",
+      `<label title="the value on each arrow (on by itself when few are shown)"><input type="checkbox" data-kind="values"> values</label>`);
     box.addEventListener("change", (event) => {
       const kind = event.target.dataset.kind;
-      if (kind === "update") state.showUpdates = event.target.checked;
+      if (kind === "values") state.values = event.target.checked;
+      else if (kind === "update") state.showUpdates = event.target.checked;
       else state.showKind[Number(kind)] = event.target.checked;
       render();
     });
@@ -254,6 +258,7 @@
   }
 
   const DASH = { forward: "", backward: "6 3", feedback: "1.5 2.5" };
+  const AUTO_VALUES = 24;
 
   function colourOf(a, rank) {
     if (state.colourBy === "kind") return data.colors[KINDS[a.kind]];
@@ -280,7 +285,7 @@
     while (svg.firstChild) svg.removeChild(svg.firstChild);
     const width = Math.max(420, $("chart").clientWidth);
     const longest = Math.max(3, ...lanes.map((lane) => lane.label.length));
-    const left = Math.min(190, 14 + 7.4 * longest);
+    const left = Math.min(200, 24 + 8 * longest);
     const right = 18, top = 10, bottom = 44;
     // A lane of many neurons (a whole layer) is three lanes high.
     const units = lanes.map((lane) => (lane.nodes.length > 1 ? 3 : 1));
@@ -387,7 +392,9 @@
     }
     // Values on the arrows, as in the figure when few messages are shown.
     const single = shownArrows.every((a) => a.count === 1);
-    if (single && shownArrows.length <= 40) placeLabels(drawn, shownMarks.map((m) => [x(m.time), y(m.lane)]), labelLayer, rank);
+    const values = state.values === null ? shownArrows.length <= AUTO_VALUES : state.values;
+    document.querySelector('input[data-kind="values"]').checked = values && single;
+    if (single && values) placeLabels(drawn, shownMarks.map((m) => [x(m.time), y(m.lane)]), labelLayer, rank);
     if (!single && drawn.length <= 24) {
       for (const d of drawn) {
         if (d.a.count < 2) continue;
@@ -638,7 +645,7 @@
       rows.push(`<tr><td>value</td><td class="message-value">${valueCell(M.value[m])}</td></tr>`);
       rows.push(`<tr><td>sent at</td><td>${timeText(M.sent_at[m])}</td></tr>`);
       rows.push(`<tr><td>received at</td><td>${timeText(M.received_at[m])}</td></tr>`);
-      rows.push(`<tr><td>iteration</td><td>${iterName(a.iter)}</td></tr>`);
+      rows.push(`<tr><td>iteration</td><td>${swatch(a.iter)}${iterName(a.iter)}</td></tr>`);
       rows.push(`</table>`);
       if (a.fate !== DELIVERED) rows.push(`<p><b>${esc(FATES[a.fate])}</b>: ${FATE_WORDS[FATES[a.fate]]}</p>`);
       if (long && Array.isArray(M.value[m])) rows.push(`<p class="note">one value per sample of the mini-batch</p>`);
@@ -665,6 +672,13 @@
       rows.push(`</table>`);
     }
     return rows.join("");
+  }
+
+  // The colour of an iteration, when the colour shows the iteration.
+  function swatch(iter) {
+    if (state.colourBy !== "sample" || !view || view.rank[iter] < 0) return "";
+    const colour = data.sample_colors[view.rank[iter] % data.sample_colors.length];
+    return `<span class="swatch" style="background:${colour}"></span>`;
   }
 
   function chooseArrow(k) {
@@ -718,7 +732,7 @@
     panel.dataset.showing = "neuron";
     const layer = layerOfNode[i] >= 0 ? model.layers[layerOfNode[i]].name : "";
     const rows = [`<h2>neuron ${esc(nodeName(i))}</h2>`];
-    rows.push(`<p>${esc(layer)} layer${iter !== null ? " · " + iterName(iter) : ""}</p>`);
+    rows.push(`<p>${esc(layer)} layer${iter !== null ? " · " + swatch(iter) + iterName(iter) : ""}</p>`);
     if (iter === null) {
       rows.push(`<p class="note">nothing of this neuron in the iterations shown</p>`);
       panel.innerHTML = rows.join("");
