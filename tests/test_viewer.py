@@ -652,3 +652,18 @@ def test_a_mini_batch_neuron_shows_one_delta_per_sample(open_page):
     node = trace.internals.neuron_index[0]
     page.page.locator(f'.lane-label[data-node="{node}"]').click()
     assert delta_shown(page) == trace.internals.delta[0].tolist()
+
+
+def test_many_samples_are_chosen_by_number(open_page):
+    rng = np.random.default_rng(0)
+    net = neurosim.Network(neurosim.layered([2, 2, 1], seed=0))
+    trace = net.train(rng.normal(size=(45, 2)), rng.normal(size=(45, 1)), record=True)
+    trace = trace.trace
+    page = open_page(trace)
+    first = _viewer.page_model(trace)["first"]
+    assert first == {"epoch": 0, "samples": list(range(12))}
+    assert page.page.locator(".msg").count() == np.count_nonzero(trace.sample < 12)
+    page.page.fill("#sample-list", "3-4, 40")
+    page.page.press("#sample-list", "Enter")
+    wanted = np.isin(trace.sample, [3, 4, 40])
+    assert page.page.locator(".msg").count() == np.count_nonzero(wanted)

@@ -187,10 +187,28 @@
     });
 
     const chips = $("samples");
-    if (samples.length > 1) {
+    if (samples.length > MAX_CHIPS) {
+      // Too many samples for a button each: a list of numbers and ranges.
+      chips.insertAdjacentHTML("beforeend",
+        `<label>samples <input id="sample-list" type="text" size="14" placeholder="all, or 0-3, 7"></label>`);
+      const input = $("sample-list");
+      if (state.samples !== null) input.value = [...state.samples].join(", ");
+      input.addEventListener("change", () => {
+        const chosen = new Set();
+        for (const part of input.value.split(",")) {
+          const range = part.trim().match(/^(\d+)(?:\s*-\s*(\d+))?$/);
+          if (!range) continue;
+          const low = Number(range[1]), high = Number(range[2] ?? range[1]);
+          for (const s of samples) if (s >= low && s <= high) chosen.add(s);
+        }
+        state.samples = chosen.size ? chosen : null;
+        render();
+      });
+    }
+    if (samples.length > 1 && samples.length <= MAX_CHIPS) {
       chips.insertAdjacentHTML("beforeend", `<button type="button" data-sample="all">all</button>`);
     }
-    for (const s of samples) {
+    for (const s of samples.length <= MAX_CHIPS ? samples : []) {
       chips.insertAdjacentHTML("beforeend", `<button type="button" data-sample="${s}">sample ${s}</button>`);
     }
     chips.addEventListener("click", (event) => {
@@ -259,6 +277,7 @@
 
   const DASH = { forward: "", backward: "6 3", feedback: "1.5 2.5" };
   const AUTO_VALUES = 24;
+  const MAX_CHIPS = 40;
 
   function colourOf(a, rank) {
     if (state.colourBy === "kind") return data.colors[KINDS[a.kind]];
@@ -873,7 +892,9 @@
   $("speed").addEventListener("change", (event) => { state.speed = Number(event.target.value); });
   document.addEventListener("keydown", (event) => {
     const target = event.target;
-    if (target.tagName === "SELECT" || (target.tagName === "INPUT" && target.type !== "range" && target.type !== "checkbox")) return;
+    if (target.tagName === "SELECT" || (target.tagName === "INPUT" && target.type === "text")) return;
+    // Space on a button or a box is theirs (a click), not play or pause.
+    if (event.key === " " && (target.tagName === "BUTTON" || target.tagName === "INPUT") && target.type !== "range") return;
     if (event.key === "ArrowRight") { event.preventDefault(); step(1); }
     else if (event.key === "ArrowLeft") { event.preventDefault(); step(-1); }
     else if (event.key === " ") { event.preventDefault(); state.playing ? stop() : play(); }
