@@ -58,6 +58,11 @@ def batched() -> Trace:
     return small(batch_size=2)
 
 
+def direct_feedback() -> Trace:
+    net = neurosim.Network(neurosim.layered([2, 3, 3, 1], seed=1))
+    return net.train(X, Z, rule="direct_feedback_alignment", record=True).trace
+
+
 # ----------------------------------------------------------------------
 # reading a page back, in Python
 
@@ -148,7 +153,9 @@ def check_embedded(trace: Trace, data: dict) -> None:
 # the page as text
 
 
-@pytest.mark.parametrize("make", [worked_example, faulty, pipelined, batched])
+@pytest.mark.parametrize(
+    "make", [worked_example, faulty, pipelined, batched, direct_feedback]
+)
 def test_the_embedded_json_is_the_trace(tmp_path, make):
     trace = make()
     page = trace.to_html(tmp_path / "page.html")
@@ -446,7 +453,9 @@ def open_page(browser, tmp_path):
         page.close()
 
 
-@pytest.mark.parametrize("make", [worked_example, faulty, pipelined, batched])
+@pytest.mark.parametrize(
+    "make", [worked_example, faulty, pipelined, batched, direct_feedback]
+)
 def test_the_page_opens_without_errors_or_requests(open_page, make):
     page = open_page(make())
     page.page.keyboard.press("End")
@@ -667,3 +676,32 @@ def test_many_samples_are_chosen_by_number(open_page):
     page.page.press("#sample-list", "Enter")
     wanted = np.isin(trace.sample, [3, 4, 40])
     assert page.page.locator(".msg").count() == np.count_nonzero(wanted)
+
+
+def test_lost_late_and_duplicate_messages_are_marked(open_page):
+    trace = faulty()
+    page = open_page(trace)
+    shown = trace.filter(epoch=0)
+    visible = page.page.locator(".msg .lost:not([display=none])")
+    assert visible.count() == 0  # nothing has arrived yet
+    page.page.keyboard.press("End")
+    assert visible.count() == np.count_nonzero(shown.fate == "dropped") > 0
+    late = page.page.locator(".msg .late:not([display=none])")
+    assert late.count() == np.count_nonzero(shown.fate == "late")
+    for k in np.flatnonzero(trace.fate == "duplicate"):
+        if trace.epoch[k] == 0:
+            shaft = page.page.locator(f'.msg[data-arrow="{k}"] .shaft')
+            assert shaft.get_attribute("stroke-dasharray") == "1.5 2.5"
+    legend = page.page.locator("#legend").inner_text()
+    assert "lost (× where it would arrive)" in legend
+    clock = page.page.locator("#clock").inner_text()
+    assert f"{np.count_nonzero(shown.fate == 'dropped')} lost" in clock
+
+
+def test_feedback_messages_are_drawn_and_filtered(open_page):
+    trace = direct_feedback()
+    page = open_page(trace)
+    feedback = np.count_nonzero(trace.kind == "feedback")
+    assert feedback > 0
+    page.page.locator('input[data-kind="2"]').uncheck()
+    assert page.page.locator(".msg").count() == len(trace) - feedback
