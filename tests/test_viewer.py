@@ -58,6 +58,16 @@ def batched() -> Trace:
     return small(batch_size=2)
 
 
+def empty() -> Trace:
+    return Trace.from_rows([], [], ["x", "y"])
+
+
+def predicted() -> Trace:
+    net = neurosim.Network(neurosim.examples.worked_example())
+    net.predict([[1.0, 1.5]], record=True)
+    return net.last_trace
+
+
 def direct_feedback() -> Trace:
     net = neurosim.Network(neurosim.layered([2, 3, 3, 1], seed=1))
     return net.train(X, Z, rule="direct_feedback_alignment", record=True).trace
@@ -154,7 +164,8 @@ def check_embedded(trace: Trace, data: dict) -> None:
 
 
 @pytest.mark.parametrize(
-    "make", [worked_example, faulty, pipelined, batched, direct_feedback]
+    "make",
+    [worked_example, faulty, pipelined, batched, direct_feedback, empty, predicted],
 )
 def test_the_embedded_json_is_the_trace(tmp_path, make):
     trace = make()
@@ -454,7 +465,8 @@ def open_page(browser, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "make", [worked_example, faulty, pipelined, batched, direct_feedback]
+    "make",
+    [worked_example, faulty, pipelined, batched, direct_feedback, empty, predicted],
 )
 def test_the_page_opens_without_errors_or_requests(open_page, make):
     page = open_page(make())
