@@ -270,7 +270,54 @@ def _is_scalar(value: object) -> bool:
     return _is_scalar_type(type(value))
 
 
-class UpdateTable:
+class _Table:
+    """Parallel read-only arrays over a node order, one element per row.
+
+    ``_ARRAYS`` names the constructor's arrays in order, ``_FIELDS`` the
+    columns of :meth:`rows` and :meth:`to_dataframe`.
+    """
+
+    _ARRAYS: tuple[str, ...]
+    _FIELDS: tuple[str, ...]
+    neuron_index: NDArray[np.intp]
+
+    def __init__(self, nodes: tuple[Hashable, ...], *arrays: NDArray[Any]):
+        self.nodes = nodes
+        for name, array in zip(self._ARRAYS, arrays, strict=True):
+            setattr(self, name, _readonly(array))
+
+    # The name columns are built on first use: a large trace is mostly
+    # plotted through the integer indices.
+    @cached_property
+    def neuron(self) -> NDArray[np.object_]:
+        """The neuron of each row."""
+        return _readonly(_object_array(self.nodes)[self.neuron_index])
+
+    def __len__(self) -> int:
+        return len(self.neuron_index)
+
+    def _take(self, keep: NDArray[np.bool_] | NDArray[np.intp]) -> Any:
+        return type(self)(self.nodes, *(getattr(self, n)[keep] for n in self._ARRAYS))
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        """The rows as the tuples :meth:`Trace.from_rows` takes.
+
+        In the order of the table's fields, with Python scalars (1-D arrays
+        for the values of a mini-batch).
+        """
+        columns = [
+            column.tolist() if column.dtype != object else list(column)
+            for column in (getattr(self, name) for name in self._FIELDS)
+        ]
+        return list(zip(*columns, strict=True))
+
+    def to_dataframe(self) -> Any:
+        """The rows as a ``pandas.DataFrame`` (pandas is imported here)."""
+        pd = _import_pandas()
+        return pd.DataFrame({name: getattr(self, name) for name in self._FIELDS})
+
+
+class UpdateTable(_Table):
     """The parameter updates of a :class:`Trace`, as parallel arrays.
 
     One row per changed parameter: a weight (``source`` is the predecessor
@@ -306,6 +353,21 @@ class UpdateTable:
     neuron_index: NDArray[np.intp]
     source_index: NDArray[np.intp]
 
+    gradient: NDArray[np.float64]
+
+    _ARRAYS = (
+        "epoch",
+        "sample",
+        "neuron_index",
+        "source_index",
+        "old",
+        "new",
+        "time",
+        "gradient",
+    )
+    _FIELDS = _UPDATE_FIELDS  # rows(): (epoch, sample, neuron, source, old,
+    # new, time, gradient)
+
     def __init__(
         self,
         nodes: tuple[Hashable, ...],
@@ -318,33 +380,17 @@ class UpdateTable:
         time: NDArray[np.float64],
         gradient: NDArray[np.float64] | None = None,
     ):
-        self.nodes = nodes
-        self.epoch = _readonly(epoch)
-        self.sample = _readonly(sample)
-        self.neuron_index = _readonly(neuron_index)
-        self.source_index = _readonly(source_index)
-        self.old = _readonly(old)
-        self.new = _readonly(new)
-        self.time = _readonly(time)
         if gradient is None:
             gradient = np.full(len(time), np.nan)
-        self.gradient = _readonly(gradient)
-
-    # The name columns are built on first use: a large trace is mostly
-    # plotted through the integer indices.
-    @cached_property
-    def neuron(self) -> NDArray[np.object_]:
-        """The neuron whose parameter changed (the connection's destination)."""
-        return _readonly(_object_array(self.nodes)[self.neuron_index])
+        super().__init__(
+            nodes, epoch, sample, neuron_index, source_index, old, new, time, gradient
+        )
 
     @cached_property
     def source(self) -> NDArray[np.object_]:
         """The predecessor of the connection, ``None`` for a bias."""
         names = _object_array([*self.nodes, None])  # index -1 is the bias
         return _readonly(names[self.source_index])
-
-    def __len__(self) -> int:
-        return len(self.time)
 
     def __repr__(self) -> str:
         if len(self) == 0:
@@ -356,45 +402,8 @@ class UpdateTable:
             f"virtual time {self.time.min():g} to {self.time.max():g}>"
         )
 
-    def _take(self, keep: NDArray[np.bool_] | NDArray[np.intp]) -> UpdateTable:
-        return UpdateTable(
-            self.nodes,
-            self.epoch[keep],
-            self.sample[keep],
-            self.neuron_index[keep],
-            self.source_index[keep],
-            self.old[keep],
-            self.new[keep],
-            self.time[keep],
-            self.gradient[keep],
-        )
 
-    def rows(self) -> list[tuple[Any, ...]]:
-        """The updates as ``(epoch, sample, neuron, source, old, new, time, gradient)``.
-
-        The layout :meth:`Trace.from_rows` takes, with Python scalars.
-        """
-        return list(
-            zip(
-                self.epoch.tolist(),
-                self.sample.tolist(),
-                self.neuron.tolist(),
-                self.source.tolist(),
-                self.old.tolist(),
-                self.new.tolist(),
-                self.time.tolist(),
-                self.gradient.tolist(),
-                strict=True,
-            )
-        )
-
-    def to_dataframe(self) -> Any:
-        """The updates as a ``pandas.DataFrame`` (pandas is imported here)."""
-        pd = _import_pandas()
-        return pd.DataFrame({name: getattr(self, name) for name in _UPDATE_FIELDS})
-
-
-class InternalsTable:
+class InternalsTable(_Table):
     """What each neuron computed, one row per neuron and iteration.
 
     The forward step's ``e = Σ w·y + b``, ``y = f(e)`` and ``f'(e)``; the
@@ -448,47 +457,15 @@ class InternalsTable:
     forward_at: NDArray[np.float64]
     backward_at: NDArray[np.float64]
 
-    def __init__(
-        self,
-        nodes: tuple[Hashable, ...],
-        epoch: NDArray[np.int64],
-        sample: NDArray[np.int64],
-        neuron_index: NDArray[np.intp],
-        e: NDArray[Any],
-        y: NDArray[Any],
-        fprime: NDArray[Any],
-        delta: NDArray[Any],
-        g: NDArray[Any],
-        version: NDArray[np.int64],
-        forward_at: NDArray[np.float64],
-        backward_at: NDArray[np.float64],
-    ):
-        self.nodes = nodes
-        self.epoch = _readonly(epoch)
-        self.sample = _readonly(sample)
-        self.neuron_index = _readonly(neuron_index)
-        self.e = _readonly(e)
-        self.y = _readonly(y)
-        self.fprime = _readonly(fprime)
-        self.delta = _readonly(delta)
-        self.g = _readonly(g)
-        self.version = _readonly(version)
-        self.forward_at = _readonly(forward_at)
-        self.backward_at = _readonly(backward_at)
+    _ARRAYS = ("epoch", "sample", "neuron_index", *_INTERNAL_FIELDS[3:])
+    _FIELDS = _INTERNAL_FIELDS  # rows(): (epoch, sample, neuron, e, y, fprime,
+    # delta, g, version, forward_at, backward_at)
 
     @classmethod
     def _empty(cls, nodes: tuple[Hashable, ...]) -> InternalsTable:
         """A table without rows (a trace recorded without internals)."""
         f, i = np.empty(0), np.empty(0, dtype=np.int64)
         return cls(nodes, i, i, i.astype(np.intp), f, f, f, f, f, i, f, f)
-
-    @cached_property
-    def neuron(self) -> NDArray[np.object_]:
-        """The neuron of each row."""
-        return _readonly(_object_array(self.nodes)[self.neuron_index])
-
-    def __len__(self) -> int:
-        return len(self.epoch)
 
     def __repr__(self) -> str:
         if len(self) == 0:
@@ -501,33 +478,6 @@ class InternalsTable:
             f"neuron{'s' * (neurons != 1)}, {iterations} "
             f"iteration{'s' * (iterations != 1)}>"
         )
-
-    def _take(self, keep: NDArray[np.bool_] | NDArray[np.intp]) -> InternalsTable:
-        return InternalsTable(
-            self.nodes,
-            *(
-                getattr(self, name)[keep]
-                for name in ("epoch", "sample", "neuron_index", *_INTERNAL_FIELDS[3:])
-            ),
-        )
-
-    def rows(self) -> list[tuple[Any, ...]]:
-        """The rows as the tuples :meth:`Trace.from_rows` takes.
-
-        ``(epoch, sample, neuron, e, y, fprime, delta, g, version,
-        forward_at, backward_at)``, with Python scalars (1-D arrays in
-        mini-batch training).
-        """
-        columns = [
-            column.tolist() if column.dtype != object else list(column)
-            for column in (getattr(self, name) for name in _INTERNAL_FIELDS)
-        ]
-        return list(zip(*columns, strict=True))
-
-    def to_dataframe(self) -> Any:
-        """The rows as a ``pandas.DataFrame`` (pandas is imported here)."""
-        pd = _import_pandas()
-        return pd.DataFrame({name: getattr(self, name) for name in _INTERNAL_FIELDS})
 
 
 class Trace:
