@@ -7,6 +7,7 @@ check when neurosim's annotations say something else.
 from __future__ import annotations
 
 from collections.abc import Hashable
+from pathlib import Path
 from typing import assert_type
 
 import matplotlib.axes
@@ -101,6 +102,7 @@ def reference_and_plots(net: Network) -> None:
         assert_type(trace.filter(epoch=0), neurosim.Trace)
         assert_type(plot.timeline(trace), matplotlib.axes.Axes)
         trace.to_csv("trace.csv")
+        assert_type(trace.to_html("trace.html", title="one step"), Path)
     last = net.last_trace
     if last is not None:
         assert_type(len(last), int)
