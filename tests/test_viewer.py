@@ -211,7 +211,7 @@ def test_node_names_cannot_end_the_script(tmp_path):
 def test_the_page_names_nothing_outside_itself(tmp_path):
     text = worked_example().to_html(tmp_path / "page.html").read_text("utf-8")
     text = text.replace("http://www.w3.org/2000/svg", "")  # SVG's namespace
-    assert not re.search(r"https?:|//[a-z]|\burl\(|@import|\bsrc=|\bhref=", text)
+    assert not re.search(r"https?:|//[a-z]|\burl\((?!#)|@import|\bsrc=|\bhref=", text)
     assert "default-src 'none'" in text  # and the browser refuses any request
 
 
@@ -717,3 +717,32 @@ def test_feedback_messages_are_drawn_and_filtered(open_page):
     assert feedback > 0
     page.page.locator('input[data-kind="2"]').uncheck()
     assert page.page.locator(".msg").count() == len(trace) - feedback
+
+
+def test_the_wheel_zooms_into_time_and_the_window_follows_the_clock(open_page):
+    trace = faulty()
+    page = open_page(trace)
+
+    def window() -> tuple[float, float]:
+        start, stop = (
+            page.page.locator("#timeline").get_attribute("data-window").split()
+        )
+        return float(start), float(stop)
+
+    full = window()
+    box = page.page.locator("#timeline").bounding_box()
+    page.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for _ in range(6):
+        page.page.mouse.wheel(0, -100)
+    start, stop = window()
+    assert full[0] <= start < stop <= full[1]
+    assert stop - start < 0.5 * (full[1] - full[0])
+    assert page.page.locator("#zoom-note").is_visible()
+    # Stepping past the window's end moves the window with the clock.
+    page.page.keyboard.press("End")
+    t, _ = page.clock()
+    start, stop = window()
+    assert start <= t <= stop
+    assert stop - start < 0.5 * (full[1] - full[0])
+    page.page.locator("#timeline").dblclick(position={"x": 5, "y": 5})
+    assert window() == full

@@ -317,7 +317,15 @@
     const height = acc + bottom;
     svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
     svg.setAttribute("height", height);
-    const x = (t) => left + ((t - (t0 - pad)) / (t1 - t0 + 2 * pad)) * (width - left - right);
+    // The window of time drawn: all of it, or what the wheel zoomed into.
+    let w0 = t0 - pad, w1 = t1 + pad;
+    if (state.window) {
+      w0 = Math.max(w0, state.window[0]);
+      w1 = Math.min(w1, state.window[1]);
+      if (!(w1 > w0)) { w0 = t0 - pad; w1 = t1 + pad; state.window = null; }
+    }
+    const plotW = width - left - right;
+    const x = (t) => left + ((t - w0) / (w1 - w0)) * plotW;
     const y = (lane) => (laneTop[lane] + laneTop[lane + 1]) / 2;
 
     const back = el("g", {}, svg);
@@ -329,7 +337,9 @@
         }, back);
       }
     });
-    for (const t of niceTicks(t0 - pad, t1 + pad, Math.max(3, Math.floor((width - left) / 90)))) {
+    el("clipPath", { id: "plot-area" }, el("defs", {}, svg)).appendChild(
+      el("rect", { x: left - 6, y: 0, width: plotW + 6, height: height - bottom + 1 }));
+    for (const t of niceTicks(w0, w1, Math.max(3, Math.floor((width - left) / 90)))) {
       el("line", { x1: x(t), x2: x(t), y1: top, y2: height - bottom, stroke: "#e4e4e4" }, back);
       el("text", { x: x(t), y: height - bottom + 16, "text-anchor": "middle", class: "tick" }, back).textContent = fmt(t, 6);
     }
@@ -347,13 +357,15 @@
     });
 
     // Many arrows: thinner and lighter, so that bundles read as bundles.
-    const density = Math.min(1, Math.sqrt(60 / Math.max(shownArrows.length, 1)));
+    const inWindow = shownArrows.filter((a) => a.received >= w0 && a.sent <= w1).length;
+    const density = Math.min(1, Math.sqrt(60 / Math.max(inWindow, 1)));
     const baseWidth = 0.6 + 1.4 * density;
     const baseAlpha = 0.4 + 0.6 * density;
     const headLength = 6 + 5 * density;
-    const arrowLayer = el("g", {}, svg);
-    const markLayer = el("g", {}, svg);
-    const labelLayer = el("g", {}, svg);
+    const clip = { "clip-path": "url(#plot-area)" };
+    const arrowLayer = el("g", clip, svg);
+    const markLayer = el("g", clip, svg);
+    const labelLayer = el("g", clip, svg);
     const drawn = [];
     for (const a of shownArrows) {
       const colour = colourOf(a, rank);
@@ -426,7 +438,9 @@
       }
     }
     const playhead = el("line", { class: "playhead", y1: top, y2: height - bottom }, svg);
-    view = { t0, t1, x, y, drawn, shownArrows, shownMarks, playhead, rank, shownIter };
+    view = { t0, t1, w0, w1, full: [t0 - pad, t1 + pad], left, plotW, width, x, y, drawn, shownArrows, shownMarks, playhead, rank, shownIter };
+    $("zoom-note").hidden = !state.window;
+    svg.dataset.window = `${w0} ${w1}`;
 
     const slider = $("time");
     slider.min = t0;
@@ -541,6 +555,14 @@
     t = Math.min(Math.max(t, view.t0), view.t1);
     if (t === state.t && !force) return;
     state.t = t;
+    if (state.window && !force && (t < view.w0 || t > view.w1)) {
+      // Zoomed in: the window follows the clock, a window's width at a time.
+      const span = view.w1 - view.w0;
+      const start = t > view.w1 ? t - 0.1 * span : t - 0.9 * span;
+      state.window = [start, start + span];
+      render();
+      return;
+    }
     $("time").value = t;
     let delivered = 0, total = 0, flying = 0, lost = 0, late = 0, duplicates = 0;
     for (const d of view.drawn) {
@@ -864,6 +886,23 @@
     tooltip.style.top = top + "px";
   });
   svg.addEventListener("mouseleave", () => { tooltip.hidden = true; });
+  // The wheel zooms the time axis around the pointer; a double click shows all.
+  svg.addEventListener("wheel", (event) => {
+    if (!view) return;
+    event.preventDefault();
+    const box = svg.getBoundingClientRect();
+    const px = ((event.clientX - box.left) / box.width) * view.width;
+    const at = view.w0 + ((px - view.left) / view.plotW) * (view.w1 - view.w0);
+    const factor = event.deltaY > 0 ? 1.25 : 0.8;
+    const [f0, f1] = view.full;
+    let w0 = at - (at - view.w0) * factor, w1 = at + (view.w1 - at) * factor;
+    if (w1 - w0 < (f1 - f0) / 2000) return;
+    if (w0 < f0) { w1 += f0 - w0; w0 = f0; }
+    if (w1 > f1) { w0 -= w1 - f1; w1 = f1; }
+    state.window = w1 - w0 >= f1 - f0 - 1e-12 ? null : [Math.max(w0, f0), w1];
+    render();
+  }, { passive: false });
+  svg.addEventListener("dblclick", () => { state.window = null; render(); });
   svg.addEventListener("click", (event) => {
     const g = event.target.closest(".msg");
     if (g) { chooseArrow(Number(g.dataset.arrow)); return; }
