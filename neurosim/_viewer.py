@@ -48,6 +48,8 @@ __all__ = ["MAX_LANES", "page_json", "page_model", "write_page"]
 MAX_LANES = 60
 #: The page first shows at most this many arrows and iterations (else the
 #: first epoch, or its first samples); the filters show the rest.
+#: The height of a lane that holds a whole layer, in lanes of one neuron.
+COLLAPSED_HEIGHT = 3.0
 FIRST_ARROWS = 3000
 FIRST_ITERATIONS = 12
 _FORMAT = "neurosim-page"
@@ -131,6 +133,13 @@ def _lanes(
                 "collapsed": collapsed[k],
             }
         )
+    # Positions, in units of a neuron's lane from the top: a lane of many
+    # neurons (a whole layer) is COLLAPSED_HEIGHT lanes high.
+    top = 0.0
+    for lane in lanes:
+        height = COLLAPSED_HEIGHT if len(lane["nodes"]) > 1 else 1.0
+        lane["top"], lane["height"] = top, height
+        top += height
     return layers, lanes, lane_of
 
 
@@ -205,8 +214,10 @@ def page_model(trace: Any, *, max_lanes: int = MAX_LANES) -> dict[str, Any]:
     - ``layers``: per layer, its ``name`` ("input", "hidden 1", ...), its
       ``nodes`` (indices into ``trace.nodes``), ``first_lane``, ``lanes``
       (how many) and whether it is ``collapsed`` into one lane;
-    - ``lanes``: per lane, top to bottom, its ``label``, ``nodes`` and
-      ``layer``; ``lane_of``: each node's lane (-1 for a node in none);
+    - ``lanes``: per lane, top to bottom, its ``label``, ``nodes``,
+      ``layer``, and its ``top`` and ``height`` in units of a neuron's lane
+      (a lane of a whole layer is three high); ``lane_of``: each node's lane
+      (-1 for a node in none);
     - ``aggregated``: whether some layer is one lane;
     - ``arrows``: columns ``from``, ``to`` (lanes), ``first`` and ``count``:
       arrow k stands for the messages ``order[first[k]:first[k] + count[k]]``
@@ -233,6 +244,8 @@ def page_model(trace: Any, *, max_lanes: int = MAX_LANES) -> dict[str, Any]:
     >>> model = page_model(trace)
     >>> [lane["label"] for lane in model["lanes"]], model["arrows"]["to"]
     (['x', 'y'], [1])
+    >>> [(lane["top"], lane["height"]) for lane in model["lanes"]]
+    [(0.0, 1.0), (1.0, 1.0)]
     >>> model["marks"]
     {'time': [1.0], 'lane': [1], 'iteration': [0]}
     """

@@ -307,6 +307,8 @@ def test_a_big_network_gives_its_largest_layers_one_lane_each():
     labels = [lane["label"] for lane in model["lanes"]]
     assert labels[0] == "input (70)"
     assert len(labels) == 1 + 30 + 5
+    lanes = model["lanes"]
+    assert (lanes[0]["height"], lanes[1]["top"], lanes[-1]["top"]) == (3.0, 3.0, 37.0)
     assert model["aggregated"]
     # Every message is in exactly one arrow, with messages alike.
     order = np.array(model["order"])

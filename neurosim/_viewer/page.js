@@ -306,15 +306,12 @@
     const longest = Math.max(3, ...lanes.map((lane) => lane.label.length));
     const left = Math.min(200, 24 + 8 * longest);
     const right = 18, top = 10, bottom = 44;
-    // A lane of many neurons (a whole layer) is three lanes high.
-    const units = lanes.map((lane) => (lane.nodes.length > 1 ? 3 : 1));
-    const totalUnits = Math.max(1, units.reduce((a, b) => a + b, 0));
+    // The lanes' positions come with the model, in units of a neuron's lane.
+    const totalUnits = lanes.length ? lanes[lanes.length - 1].top + lanes[lanes.length - 1].height : 1;
     const laneH = totalUnits <= 8 ? 54 : Math.max(13, Math.min(54, 560 / totalUnits));
-    const laneTop = [];
-    let acc = top;
-    for (const u of units) { laneTop.push(acc); acc += u * laneH; }
-    laneTop.push(acc);
-    const height = acc + bottom;
+    const laneTop = lanes.map((lane) => top + lane.top * laneH);
+    laneTop.push(top + totalUnits * laneH);
+    const height = laneTop[lanes.length] + bottom;
     svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
     svg.setAttribute("height", height);
     // The window of time drawn: all of it, or what the wheel zoomed into.
