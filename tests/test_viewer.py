@@ -748,3 +748,42 @@ def test_the_wheel_zooms_into_time_and_the_window_follows_the_clock(open_page):
     assert stop - start < 0.5 * (full[1] - full[0])
     page.page.locator("#timeline").dblclick(position={"x": 5, "y": 5})
     assert window() == full
+
+
+def delivered_by(trace: Trace, t: float) -> int:
+    return int(np.count_nonzero((trace.received_at <= t) & (trace.fate != "dropped")))
+
+
+def test_play_moves_the_clock_and_pause_stops_it(open_page):
+    trace = pipelined()
+    page = open_page(trace)
+    page.page.locator("#play").click()
+    assert page.page.locator("#play").inner_text() == "❚❚ Pause"
+    # Wait, frame by frame, until the clock has passed 1.5 (the page's
+    # policy forbids wait_for_function's eval).
+    page.page.evaluate(
+        """() => new Promise((resolve) => {
+             const clock = document.getElementById("clock");
+             const check = () => Number(clock.dataset.time) > 1.5
+               ? resolve() : requestAnimationFrame(check);
+             check();
+           })"""
+    )
+    page.page.keyboard.press(" ")  # pause
+    assert page.page.locator("#play").inner_text() == "▶ Play"
+    t, delivered = page.clock()
+    assert t > 1.5
+    assert delivered == delivered_by(trace, t)
+    # Paused: the clock stays where it is.
+    page.page.evaluate("new Promise(requestAnimationFrame)")
+    assert page.clock() == (t, delivered)
+
+
+def test_the_slider_sets_the_time(open_page):
+    trace = faulty()
+    page = open_page(trace)
+    page.page.evaluate(
+        """() => { const s = document.getElementById("time"); s.value = 17.25;
+                   s.dispatchEvent(new Event("input")); }"""
+    )
+    assert page.clock() == (17.25, delivered_by(trace.filter(epoch=0), 17.25))
