@@ -855,7 +855,8 @@
       <p>One lane per neuron, inputs at the top. Each message is an arrow from the time it was
       sent, on its sender's lane, to the time it arrived, on its receiver's lane. A dot rides
       along the arrows of the messages in flight.</p>
-      <p>Press <b>Play</b>, drag the slider, or step with <b>←</b> and <b>→</b>.</p>
+      <p>Press <b>Play</b>, drag the slider, or step with <b>←</b> and <b>→</b>;
+      the mouse wheel over the timeline zooms into time.</p>
       <p>Hover or click a message for its value; click a neuron's name or an update mark ◆
       for what the neuron computed and how its weights changed.</p>`;
   }
