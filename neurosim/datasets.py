@@ -251,7 +251,7 @@ def xor(n: int = 500, noise: float = 0.0, *, seed: int = 0) -> Dataset:
     Returns
     -------
     Dataset
-        Each coordinate of ``X`` in ``[-5.3, -0.3]`` or ``[0.3, 5.3)``;
+        Each coordinate of ``X`` in ``[-5.3, -0.3]`` or ``(0.3, 5.3)``;
         class names ``("opposite signs", "same signs")``. The points do not
         depend on `noise`.
 
