@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import itertools
+import subprocess
+import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -16,7 +18,16 @@ from PIL import Image
 from neurosim import plot
 from neurosim.errors import DataError
 from neurosim.examples import worked_example
-from neurosim.plot import ARRIVALS_GID, BIAS_GID, MESSAGE_GID, VALUE_GID, WEIGHT_GID
+from neurosim.plot import (
+    ARRIVALS_GID,
+    BIAS_GID,
+    MESSAGE_GID,
+    VALUE_GID,
+    WEIGHT_GID,
+    model_network,
+    mpl_animation,
+)
+from neurosim.plot import labels as plot_labels
 from neurosim.trace import Trace
 
 # The worked example of background.md (seed 000).
@@ -210,7 +221,8 @@ def test_network_writes_each_weight(worked, tmp_path):
     ax = plot.network(G, title="worked example")
     labels = texts(ax, WEIGHT_GID)
     assert len(labels) == G.number_of_edges() == 8
-    assert sorted(labels) == sorted(plot._fmt(w) for w in WORKED_WEIGHTS.values())
+    expected = sorted(plot_labels._fmt(w) for w in WORKED_WEIGHTS.values())
+    assert sorted(labels) == expected
     assert ax.get_title() == "worked example"
     saved_png(ax.figure, tmp_path / "network.png")
 
@@ -340,17 +352,17 @@ def test_animate_unknown_iteration(worked, tmp_path):
 
 def test_starting_weights_come_from_the_trace(worked):
     trace, G = worked
-    weights = plot._weights_of(G)
+    weights = model_network._weights_of(G)
     # A graph after training gives the same start as the graph before.
-    assert plot._starting_weights(trace, weights, 0, 0) == weights
-    second = plot._starting_weights(trace, weights, 0, 1)
+    assert model_network._starting_weights(trace, weights, 0, 0) == weights
+    second = model_network._starting_weights(trace, weights, 0, 1)
     first_updates = trace.filter(sample=0).updates
     for u, v, new in zip(
         first_updates.source, first_updates.neuron, first_updates.new, strict=True
     ):
         assert second[u, v] == new
     trained = {e: 99.0 for e in weights}
-    assert plot._starting_weights(trace, trained, 0, 0) == weights
+    assert model_network._starting_weights(trace, trained, 0, 0) == weights
 
 
 # ----------------------------------------------------------------------
@@ -380,6 +392,23 @@ def test_plot_never_imports_the_engine():
         "neurosim.trace",
         "neurosim.errors",
     }
+
+
+def test_the_figure_models_do_not_import_matplotlib():
+    """The models are plain data: an HTML page (or a test) reads them without
+    matplotlib; only the renderers import it, when first used."""
+    code = (
+        "import sys\n"
+        "import neurosim.plot\n"
+        "from neurosim.plot import labels, model_network, model_timeline, style\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'))\n"
+        "neurosim.plot.timeline\n"
+        "print('matplotlib' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split("\n")[:2] == ["[]", "True"]
 
 
 def test_loss_overlays_labelled_runs_in_distinct_colours():
@@ -451,7 +480,7 @@ def edge_lines(ax, G) -> list:
     """Each connection as drawn: a segment between its neurons' centres."""
     from matplotlib.path import Path as MplPath
 
-    pos = plot._positions(plot._graph_layers(G))
+    pos = model_network._positions(model_network._graph_layers(G))
     return [MplPath(ax.transData.transform([pos[u], pos[v]])) for u, v in G.edges]
 
 
@@ -506,7 +535,7 @@ def test_animation_heading_fits_a_long_title(worked, tmp_path, monkeypatch):
     assert len(title) >= 40
     seen = []
 
-    class Recorder(plot._GifWriter):
+    class Recorder(mpl_animation._GifWriter):
         def grab_frame(self, **savefig_kwargs):
             super().grab_frame(**savefig_kwargs)
             figure = self.fig
@@ -517,7 +546,7 @@ def test_animation_heading_fits_a_long_title(worked, tmp_path, monkeypatch):
             boxes += [legend.get_window_extent(renderer) for legend in figure.legends]
             seen.append((names, boxes, figure.bbox))
 
-    monkeypatch.setattr(plot.mpl_timeline, "_GifWriter", Recorder)
+    monkeypatch.setattr(mpl_animation, "_GifWriter", Recorder)
     plot.animate(trace, G, tmp_path / "a.gif", fps=4, title=title)
     assert seen
     for names, boxes, frame in seen:
