@@ -17,7 +17,7 @@ ALLOWED = {
     "faults": {"errors"},
     "transport": {"faults", "messages"},
     "graph": {"errors"},
-    "trace": {"_files", "errors", "messages"},
+    "trace": {"_files", "errors", "graph", "messages"},
     "reference": {"errors"},
     "optimizers": {"errors"},
     "plot": {"_files", "errors", "trace", "graph", "messages"},

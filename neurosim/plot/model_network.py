@@ -13,7 +13,8 @@ from typing import Any, Literal
 import networkx as nx
 import numpy as np
 
-from neurosim.errors import DataError
+from neurosim.errors import DataError, NetworkError
+from neurosim.graph import generations
 from neurosim.trace import Trace
 
 # Above these sizes the network drops its labels.
@@ -37,14 +38,12 @@ def _as_graph(graph: Graph) -> nx.DiGraph:
 
 def _graph_layers(G: nx.DiGraph) -> list[list[Hashable]]:
     """Topological generations, each in the graph's node order."""
-    order = {node: i for i, node in enumerate(G.nodes)}
     try:
-        generations = list(nx.topological_generations(G))
-    except nx.NetworkXUnfeasible:
+        return generations(G)
+    except NetworkError:
         raise DataError(
             "the graph has a cycle; neurosim draws acyclic networks"
         ) from None
-    return [sorted(layer, key=order.__getitem__) for layer in generations]
 
 
 def _layer_names(count: int) -> list[str]:
