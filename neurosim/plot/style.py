@@ -25,15 +25,33 @@ __all__ = [
     "KIND_LINESTYLES",
     "KIND_LINESTYLE_NAMES",
     "MUTED",
+    "OKABE_ITO",
     "SAMPLE_COLORS",
     "WEIGHT_COLORS",
     "style_axes",
 ]
 
+#: Okabe & Ito's palette, distinct for colour-blind readers: the colours
+#: of the kinds, and of the scenarios' series.
+OKABE_ITO = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky blue": "#56B4E9",
+    "bluish green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish purple": "#CC79A7",
+}
 #: Colours of the message kinds (:data:`neurosim.messages.KINDS`) and of
 #: updates.
 COLORS = dict(
-    zip(KINDS, ("#0072B2", "#D55E00", "#CC79A7"), strict=True), update="#009E73"
+    zip(
+        KINDS,
+        (OKABE_ITO["blue"], OKABE_ITO["vermillion"], OKABE_ITO["reddish purple"]),
+        strict=True,
+    ),
+    update=OKABE_ITO["bluish green"],
 )
 #: One colour per iteration in ``timeline(color_by="sample")``: Paul Tol's
 #: "muted" qualitative scheme, distinct for colour-blind readers; it cycles
