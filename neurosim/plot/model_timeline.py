@@ -13,7 +13,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from neurosim.messages import KINDS
-from neurosim.plot.style import COLORS, KIND_LINESTYLES, SAMPLE_COLORS
+from neurosim.plot.style import (
+    COLORS,
+    KIND_LINESTYLE_NAMES,
+    KIND_LINESTYLES,
+    SAMPLE_COLORS,
+)
 from neurosim.plot.style import INK as _INK
 from neurosim.plot.style import MUTED as _MUTED
 from neurosim.trace import Trace
@@ -153,9 +158,13 @@ def _timeline_model(
         if len(shown) < len(iterations):
             more = len(iterations) - len(shown)
             legend.append(_LegendEntry(f"… {more} more (colours repeat)", "none"))
-        words = {"forward": "solid", "backward": "dashed", "feedback": "dotted"}
         legend += [
-            _LegendEntry(f"{k} ({words[k]})", _MUTED, KIND_LINESTYLES[k], linewidth=1.6)
+            _LegendEntry(
+                f"{k} ({KIND_LINESTYLE_NAMES[k]})",
+                _MUTED,
+                KIND_LINESTYLES[k],
+                linewidth=1.6,
+            )
             for k in kinds
         ]
     else:

@@ -396,7 +396,7 @@ def _draw_arrivals(
     bins = np.searchsorted(times, t)
     lane = lane_of[trace.destination_index]
     height_pt = _axes_height_points(ax) / max(lane_count, 1)
-    for kind in ("forward", "backward", "feedback"):
+    for kind in KINDS:
         mask = trace.kind == kind
         if not mask.any():
             continue
