@@ -394,6 +394,13 @@ def test_plot_never_imports_the_engine():
     }
 
 
+def test_the_figures_take_the_kinds_from_the_one_table():
+    package = Path(plot.__file__).parent
+    for path in package.glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert '"forward", "backward"' not in text, path.name
+
+
 def test_the_figure_models_do_not_import_matplotlib():
     """The models are plain data: an HTML page (or a test) reads them without
     matplotlib; only the renderers import it, when first used."""

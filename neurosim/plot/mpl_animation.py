@@ -19,6 +19,7 @@ from matplotlib.ticker import MaxNLocator
 
 from neurosim._files import atomic_write
 from neurosim.errors import DataError
+from neurosim.messages import KINDS
 from neurosim.plot._mpl import _white_box
 from neurosim.plot.labels import _fmt, _fmt_value
 from neurosim.plot.model_network import (
@@ -291,7 +292,7 @@ class _Player:
         # Dots, one scatter per kind so that each keeps its colour.
         self.dots = {}
         size = 70 if small else 12
-        for kind in ("forward", "backward", "feedback"):
+        for kind in KINDS:
             mask = self.kinds == kind
             if mask.any():
                 self.dots[kind] = (
@@ -331,7 +332,7 @@ class _Player:
         # (or, next to the inputs, when its last delta arrives).
         self.events: list[tuple[int, float, str]] = []  # (node position, time, kind)
         node_pos = {node: j for j, node in enumerate(drawing.nodes)}
-        for kind in ("forward", "backward", "feedback"):
+        for kind in KINDS:
             mask = self.kinds == kind
             senders = {}
             for node, t in zip(it.source[mask], it.sent_at[mask], strict=True):
@@ -396,7 +397,7 @@ class _Player:
                 markeredgecolor="white",
                 label=k,
             )
-            for k in ("forward", "backward", "feedback")
+            for k in KINDS
             if k in self.dots
         ]
         if self.update_times:
@@ -428,7 +429,7 @@ class _Player:
             borderpad=0.0,
         )
         strip = figure.add_axes((0.06, 0.07, 0.88, 0.035))
-        for kind in ("forward", "backward", "feedback"):
+        for kind in KINDS:
             mask = self.kinds == kind
             if mask.any():
                 strip.axvspan(
@@ -539,11 +540,7 @@ class _Player:
                 label.set_weight("normal")
 
         self.clock.set_text(self.clock_text(t))
-        phases = [
-            k
-            for k in ("forward", "backward", "feedback")
-            if (flying & (self.kinds == k)).any()
-        ]
+        phases = [k for k in KINDS if (flying & (self.kinds == k)).any()]
         if flashing and not phases:
             text = "weights updated"
         elif phases:
