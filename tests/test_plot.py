@@ -440,19 +440,10 @@ def test_timeline_value_labels_do_not_overlap():
     X, Z = rng.uniform(-1, 1, (1, 2)), rng.uniform(0, 1, (1, 1))
     trace = neurosim.Network(article_network()).train(X, Z, record=True).trace
     ax = plot.timeline(trace)
-    ax.figure.canvas.draw()
-    renderer = ax.figure.canvas.get_renderer()
-    boxes = [
-        t.get_window_extent(renderer) for t in ax.texts if t.get_gid() == plot.VALUE_GID
-    ]
+    boxes = rendered_boxes(ax, VALUE_GID)  # turned with their label
     assert len(boxes) == len(trace)
-    overlaps = [
-        (i, j)
-        for i in range(len(boxes))
-        for j in range(i)
-        if boxes[i].overlaps(boxes[j])
-    ]
-    assert len(overlaps) <= 1, overlaps  # crossing bundles may touch once at most
+    # Crossing bundles may touch once at most.
+    assert len(overlapping(boxes)) <= 1
     plt.close(ax.figure)
 
 
@@ -618,7 +609,7 @@ def test_timeline_value_labels_clear_of_arrowheads_and_updates():
     trace = neurosim.Network(article_network()).train(X, Z, record=True).trace
     ax = plot.timeline(trace)
     boxes = rendered_boxes(ax, VALUE_GID)
-    assert len(boxes) == len(trace)
+    assert len(boxes) == len(plot.timeline_model(trace).labels) == len(trace)
     lanes = {str(t.get_text()): k for k, t in enumerate(ax.get_yticklabels())}
     tips = [
         (t, lanes[str(v)])
@@ -821,3 +812,108 @@ def test_timeline_fates_survive_a_csv_round_trip(tmp_path):
     again = Trace.read_csv(tmp_path / "trace.csv")
     ax = plot.timeline(again, sample=range(8), values=False)
     assert len(fate_points(ax, plot.DROPPED_GID)) == len(trace.filter(fate="dropped"))
+
+
+# ----------------------------------------------------------------------
+# the timeline model: what the figure shows, as plain data
+
+
+def points_of(model, xy):
+    """Data coordinates in the model's nominal points (y upwards)."""
+    x0, y0, x1, y1 = model.plot_box
+    (a, b), (bottom, top) = model.xlim, model.ylim
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    return np.stack(
+        [
+            x0 + (xy[:, 0] - a) / (b - a) * (x1 - x0),
+            y0 + (xy[:, 1] - bottom) / (top - bottom) * (y1 - y0),
+        ],
+        axis=1,
+    )
+
+
+def label_boxes(model, factor=1.0):
+    """Each value label's box (turned with it) in the model's nominal points,
+    as a closed polygon; `factor` shrinks it about its centre."""
+    from matplotlib.path import Path as MplPath
+
+    centres = points_of(model, [(label.x, label.y) for label in model.labels])
+    boxes = []
+    for (x, y), label in zip(centres, model.labels, strict=True):
+        a = np.radians(label.angle)
+        u, n = np.array([np.cos(a), np.sin(a)]), np.array([-np.sin(a), np.cos(a)])
+        w, h = factor * label.width / 2, factor * label.height / 2
+        corners = [
+            (x, y) + su * w * u + sn * h * n
+            for su, sn in ((-1, -1), (1, -1), (1, 1), (-1, 1))
+        ]
+        boxes.append(MplPath([*corners, corners[0]], closed=True))
+    return boxes
+
+
+def arrows_under(model, box, own):
+    """The arrows (but `own`) that pass through a label's box."""
+    hit = []
+    for k, arrow in enumerate(model.arrows):
+        if k in own:
+            continue
+        p, q = points_of(model, [arrow.start, arrow.end])
+        samples = p + np.linspace(0, 1, 400)[:, None] * (q - p)
+        if box.contains_points(samples).any():
+            hit.append(k)
+    return hit
+
+
+@pytest.fixture(scope="module")
+def worked_step():
+    import neurosim
+    from neurosim.examples import WORKED_EXAMPLE_DATA
+
+    net = neurosim.Network(worked_example())
+    return net.train(*WORKED_EXAMPLE_DATA, learning_rate=0.1, record=True).trace
+
+
+def crossings(model):
+    """Where two arrows cross, in the model's nominal points."""
+    points = []
+    segments = [points_of(model, [a.start, a.end]) for a in model.arrows]
+    for i in range(len(segments)):
+        for j in range(i):
+            (p, q), (r, t) = segments[i], segments[j]
+            d = np.array([[q[0] - p[0], r[0] - t[0]], [q[1] - p[1], r[1] - t[1]]])
+            if abs(np.linalg.det(d)) < 1e-9:
+                continue
+            f, g = np.linalg.solve(d, r - p)
+            if 1e-6 < f < 1 - 1e-6 and 1e-6 < g < 1 - 1e-6:
+                points.append(p + f * (q - p))
+    return points
+
+
+def test_timeline_model_to_dict_is_plain_json(worked_step):
+    import json
+
+    model = plot.timeline_model(worked_step)
+    data = model.to_dict()
+    assert json.loads(json.dumps(data, allow_nan=False)) == data
+    assert set(data) >= {
+        "title",
+        "lanes",
+        "bands",
+        "arrows",
+        "labels",
+        "updates",
+        "legend",
+    }
+    assert [lane["name"] for lane in data["lanes"]] == [
+        "i1",
+        "i2",
+        "h1",
+        "h2",
+        "o1",
+        "o2",
+    ]
+    first = data["arrows"][0]
+    assert (first["kind"], first["source"], first["value"]) == ("forward", "i1", 1.0)
+    assert len(data["arrows"]) == len(worked_step)
+    assert len(data["updates"]) == 4  # the marks: one per neuron and time
+    assert "TimelineModel" in repr(model)

@@ -49,6 +49,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from neurosim.plot.model_timeline import TimelineModel, timeline_model
 from neurosim.plot.style import (
     COLORS,
     KIND_LINESTYLES,
@@ -81,12 +82,14 @@ __all__ = [
     "SAMPLE_COLORS",
     "VALUE_GID",
     "WEIGHT_GID",
+    "TimelineModel",
     "animate",
     "loss",
     "network",
     "network_change",
     "style_axes",
     "timeline",
+    "timeline_model",
 ]
 
 # The renderers' names, loaded (with matplotlib) when first used.

@@ -128,8 +128,14 @@ class _Scene:
         u: NDArray[np.float64],
         half: tuple[float, float],
         skip_lines: Sequence[int] = (),
-    ) -> tuple[int, int]:
-        """(hard obstacles touched, lines crossed) by a label there."""
+        clearance: float = 0.0,
+    ) -> tuple[int, int, int]:
+        """(hard obstacles touched, lines crossed, labels near) by a label there.
+
+        With a `clearance`, a line closer than that to the label counts as
+        crossed, and other labels within a few clearances are counted (labels
+        side by side read as one); without, none is near.
+        """
         n = _perpendicular(u)
         corners = centre + np.array(
             [sx * half[0] * u + sy * half[1] * n for sx in (-1, 1) for sy in (-1, 1)]
@@ -141,17 +147,24 @@ class _Scene:
             or (corners[:, 1] < b.y0).any()
             or (corners[:, 1] > b.y1).any()
         )
-        hard += int(_rects_overlap(centre, u, half, *self._arrays("rects")).sum())
+        rects = self._arrays("rects")
+        touching = _rects_overlap(centre, u, half, *rects)
+        hard += int(touching.sum())
+        near = 0
+        if clearance > 0:  # other labels close by: a soft obstacle, as a line
+            spaced = (half[0] + 3 * clearance, half[1] + 4 * clearance)
+            near = int((_rects_overlap(centre, u, spaced, *rects) & ~touching).sum())
         circles = self._arrays("circles")
         if len(circles):
             d = circles[:, :2] - centre
             dx = np.maximum(np.abs(d @ u) - half[0], 0.0)
             dy = np.maximum(np.abs(d @ n) - half[1], 0.0)
             hard += int((np.hypot(dx, dy) < circles[:, 2]).sum())
-        crossed = _rects_overlap(centre, u, half, *self._arrays("lines"))
+        reach = (half[0] + clearance, half[1] + clearance)
+        crossed = _rects_overlap(centre, u, reach, *self._arrays("lines"))
         if len(skip_lines):
             crossed[list(skip_lines)] = False
-        return hard, int(crossed.sum())
+        return hard, int(crossed.sum()), near
 
     def choose(self, label: _Label) -> tuple[NDArray[np.float64], int, int]:
         """The best candidate centre of a label, which is then added; and the
@@ -163,16 +176,18 @@ class _Scene:
         """
         best, best_key = label.candidates[0], (math.inf,)
         for rank, centre in enumerate(label.candidates):
-            hard, crossed = self.cost(centre, label.u, label.half, label.skip_lines)
+            hard, crossed, near = self.cost(
+                centre, label.u, label.half, label.skip_lines, label.clearance
+            )
             if label.lines_are_hard:
                 hard, crossed = hard + crossed, 0
-            key = (hard, crossed, rank)
+            key = (hard, crossed, near, rank)
             if key < best_key:
                 best, best_key = centre, key
-            if hard == crossed == 0:
+            if hard == crossed == near == 0:
                 break
         self.add_rect(best, label.u, label.half)
-        return best, int(best_key[0]), int(best_key[1])
+        return best, int(best_key[0]), int(best_key[1] + best_key[2])
 
 
 class _Label(NamedTuple):
@@ -183,14 +198,52 @@ class _Label(NamedTuple):
     half: tuple[float, float]  # half width, half height
     skip_lines: Sequence[int] = ()  # its own line
     lines_are_hard: bool = False
+    clearance: float = 0.0  # keep this far from other lines when possible
 
 
-def _place(scene: _Scene, labels: Sequence[_Label]) -> list[NDArray[np.float64]]:
+class _Box(NamedTuple):
+    """Where labels must stay: ``x0 <= x <= x1``, ``y0 <= y <= y1``."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+
+# Advance widths of DejaVu Sans (matplotlib's default font) in ems, for the
+# characters of numbers; other characters count as 0.62 em.
+_ADVANCE = {
+    **dict.fromkeys("0123456789", 0.636),
+    ".": 0.318,
+    ",": 0.318,
+    " ": 0.318,
+    "[": 0.390,
+    "]": 0.390,
+    "-": 0.361,
+    "\N{MINUS SIGN}": 0.838,
+    "+": 0.838,
+    "e": 0.615,
+    "…": 1.0,
+}
+
+
+def _text_size(text: str, fontsize: float) -> tuple[float, float]:
+    """Width and height in points of one line of `text` in the default font,
+    estimated without a renderer (within a few per cent for numbers)."""
+    width = sum(_ADVANCE.get(c, 0.62) for c in text) * fontsize
+    return width, 1.17 * fontsize
+
+
+def _place(
+    scene: _Scene, labels: Sequence[_Label], retry_crossed: bool = False
+) -> list[NDArray[np.float64]]:
     """Place the labels greedily, in order; the centre of each.
 
     When some label finds no clear position, the round starts again with
     the blocked labels first (a long connection has room elsewhere, a short
-    one may not); the round with the fewest clashes wins.
+    one may not); the round with the fewest clashes wins. With
+    `retry_crossed`, so do the labels that cross a line, once none is
+    blocked.
     """
     fixed = len(scene.rects)
     order = list(range(len(labels)))
@@ -199,13 +252,17 @@ def _place(scene: _Scene, labels: Sequence[_Label]) -> list[NDArray[np.float64]]
         del scene.rects[fixed:]
         scene._cache.pop("rects", None)
         centres: list[Any] = [None] * len(labels)
-        blocked, hard_total, crossed_total = [], 0, 0
+        blocked, crossing, hard_total, crossed_total = [], [], 0, 0
         for i in order:
             centres[i], hard, crossed = scene.choose(labels[i])
             hard_total += hard
             crossed_total += crossed
             if hard:
                 blocked.append(i)
+            elif crossed:
+                crossing.append(i)
+        if not blocked and retry_crossed:
+            blocked = crossing
         score = (hard_total, crossed_total)
         if best is None or score < best[0]:
             best = (score, centres)

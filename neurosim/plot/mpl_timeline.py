@@ -16,8 +16,6 @@ from matplotlib.patches import FancyArrowPatch
 from matplotlib.ticker import MaxNLocator
 from numpy.typing import NDArray
 
-from neurosim.errors import DataError
-from neurosim.messages import KINDS
 from neurosim.plot._mpl import (
     _axes_height_points,
     _label_half_size,
@@ -26,18 +24,13 @@ from neurosim.plot._mpl import (
     _set_display_position,
     _white_box,
 )
-from neurosim.plot.labels import _along, _fmt_value, _Label, _place, _Scene
-from neurosim.plot.model_network import _layer_names
 from neurosim.plot.model_timeline import (
-    _MAX_ARROWS,
-    _MAX_LANES,
-    _MAX_VALUE_LABELS,
-    _fate_summary,
-    _LegendEntry,
-    _selection_title,
-    _timeline_model,
-    _TimelineModel,
+    _VALUE_FONTSIZE,
+    _VALUE_PAD,
+    TimelineModel,
+    timeline_model,
 )
+from neurosim.plot.model_timeline import _place_value_labels as place_value_labels
 from neurosim.plot.style import COLORS
 from neurosim.plot.style import GRID as _GRID
 from neurosim.plot.style import INK as _INK
@@ -159,97 +152,46 @@ def timeline(
     ['sample 0', 'sample 1', 'forward (solid)', 'lost (× where it would arrive)']
     >>> plt.close(ax.figure)
     """
-    if color_by not in ("kind", "sample"):
-        raise DataError(
-            f"timeline: color_by must be 'kind' or 'sample', got {color_by!r}"
-        )
-    if layers is None:
-        layers = trace.layers()
-    layers = [list(layer) for layer in layers if len(layer)]
-    if epoch is None and sample is None:
-        iterations = trace.iterations()
-        if iterations:
-            epoch, sample = iterations[0]
-    elif epoch is None:
-        epochs = sorted({e for e, _ in trace.iterations()})
-        epoch = epochs[0] if epochs else None
-    selected = trace.filter(epoch=epoch, sample=sample)
-
-    # Lanes: the layers, then any node of the selection they do not name.
-    index = {node: i for i, node in enumerate(trace.nodes)}
-    lanes = [node for layer in layers for node in layer if node in index]
-    lane_of = np.full(len(trace.nodes) + 1, -1, dtype=np.intp)
-    for y, node in enumerate(lanes):
-        lane_of[index[node]] = y
-    used = np.concatenate(
-        [
-            selected.source_index,
-            selected.destination_index,
-            selected.updates.neuron_index,
-        ]
+    model = timeline_model(
+        trace,
+        epoch=epoch,
+        sample=sample,
+        values=values,
+        layers=layers,
+        color_by=color_by,
     )
-    extra = [i for i in np.unique(used) if lane_of[i] < 0]
-    if extra:
-        lanes += [trace.nodes[i] for i in extra]
-        layers.append([trace.nodes[i] for i in extra])
-        lane_of[extra] = np.arange(len(lanes) - len(extra), len(lanes))
-
-    aggregated = len(lanes) > _MAX_LANES or len(selected) > _MAX_ARROWS
-    what = _selection_title(epoch, sample) + _fate_summary(selected)
-    if aggregated:
-        model = None
-        height = 7.0
-    else:
-        model = _timeline_model(selected, lane_of, color_by)
-        height = min(9.0, max(2.6, 0.55 * len(lanes) + 1.2))
-        height = max(height, min(9.0, 0.24 * len(model.legend) + 0.9))
-    ax = _new_axes(ax, (8.0, height))
-
-    # Layer bands, alternately shaded, and the lanes.
-    start = 0
-    for k, layer in enumerate(layers):
-        if k % 2 == 1:
-            ax.axhspan(start - 0.5, start + len(layer) - 0.5, color="#f4f4f4", zorder=0)
-        start += len(layer)
-    if not aggregated:
-        for y in range(len(lanes)):
-            ax.axhline(y, color=_GRID, linewidth=0.8, zorder=0.5)
-
-    if model is None:
-        _draw_arrivals(ax, selected, lane_of, len(lanes))
-        ax.set_title(
-            f"Message arrivals of {what}\n(aggregated: {len(selected):,} messages "
-            f"on {len(lanes)} lanes; darker = more arrivals)",
-            fontsize=11,
-        )
-    else:
-        show_values = values if values != "auto" else len(selected) <= _MAX_VALUE_LABELS
-        _draw_arrows(ax, selected, model, lane_of, bool(show_values))
-        ax.set_title(f"Messages of {what}", fontsize=12)
-
-    _draw_update_marks(ax, selected, lane_of, small=not aggregated)
-    _timeline_axes(ax, selected, lanes, layers, model)
+    ax = _new_axes(ax, model.size)
+    draw_timeline(ax, model)
     return ax
 
 
-def _draw_arrows(
-    ax: Axes,
-    trace: Trace,
-    model: _TimelineModel,
-    lane_of: NDArray[np.intp],
-    show_values: bool,
-) -> None:
-    """Render a :class:`_TimelineModel`: arrows, fate markers, value labels."""
+def draw_timeline(ax: Axes, model: TimelineModel) -> Axes:
+    """Draw a :class:`~neurosim.plot.model_timeline.TimelineModel` on `ax`."""
+    for band in model.bands:
+        if band.shaded:
+            ax.axhspan(band.y0, band.y1, color="#f4f4f4", zorder=0)
+    if model.aggregated:
+        _draw_arrivals(ax, model)
+        _draw_fate_marks(ax, model.dropped, model.late, model.late_colors, small=True)
+        ax.set_title(model.title, fontsize=11)
+    else:
+        for lane in model.lanes:
+            ax.axhline(lane.y, color=_GRID, linewidth=0.8, zorder=0.5)
+        _draw_arrows(ax, model)
+        ax.set_title(model.title, fontsize=12)
+    _draw_update_marks(ax, model)
+    _timeline_axes(ax, model)
+    return ax
+
+
+def _draw_arrows(ax: Axes, model: TimelineModel) -> None:
+    """The arrows, the fate markers and the value labels of a model."""
     # An arrow ending on an update diamond stops at its edge.
-    updates = trace.updates
-    marks = np.stack([updates.time, lane_of[updates.neuron_index]], axis=1)
-    marks = marks.astype(float)
-    on_mark = {(float(t), int(y)) for t, y in marks}
+    on_mark = {(float(t), float(y)) for t, y in model.updates}
     mutation_scale = model.mutation_scale
-    labels = []
-    for k, arrow in enumerate(model.arrows):
+    for arrow in model.arrows:
         if arrow.head:
-            shrink = 5.0 if (arrow.end[0], int(arrow.end[1])) in on_mark else 1.5
+            shrink = 5.0 if (arrow.end[0], arrow.end[1]) in on_mark else 1.5
         else:
             shrink = 0.0
         ax.add_patch(
@@ -270,36 +212,25 @@ def _draw_arrows(
                 gid=MESSAGE_GID,
             )
         )
-        if show_values:
-            (x0, y0), (x1, y1) = arrow.start, arrow.end
-            labels.append(
-                ax.text(
-                    x0 + (x1 - x0) / 3,
-                    y0 + (y1 - y0) / 3,
-                    _fmt_value(trace.value[k]),
-                    fontsize=8,
-                    color=arrow.color,
-                    ha="center",
-                    va="center",
-                    zorder=3,
-                    gid=VALUE_GID,
-                    bbox=_white_box(0.15, 0.9),
-                )
-            )
     _draw_fate_marks(ax, model.dropped, model.late, model.late_colors, small=False)
-    if labels:
-        starts = np.array([a.start for a in model.arrows], dtype=float)
-        ends = np.array([a.end for a in model.arrows], dtype=float)
-        place = functools.partial(
-            _place_value_labels,
-            ax,
-            labels,
-            starts,
-            ends,
-            np.concatenate([marks, model.dropped, model.late]),
-            0.55 * mutation_scale,
+    texts = [
+        ax.text(
+            label.x,
+            label.y,
+            label.text,
+            fontsize=_VALUE_FONTSIZE,
+            color=label.color,
+            ha="center",
+            va="center",
+            rotation=label.angle,
+            zorder=3,
+            gid=VALUE_GID,
+            bbox=_white_box(_VALUE_PAD, 0.9),
         )
-        _LabelPlacer(ax, place)
+        for label in model.labels
+    ]
+    if texts:
+        _LabelPlacer(ax, functools.partial(_place_value_labels, ax, model, texts))
 
 
 def _draw_fate_marks(
@@ -334,98 +265,55 @@ def _draw_fate_marks(
 
 
 def _place_value_labels(
-    ax: Axes,
-    labels: list[Any],
-    starts: NDArray[np.float64],
-    ends: NDArray[np.float64],
-    marks: NDArray[np.float64],
-    head_length: float,
-    renderer: Any,
+    ax: Axes, model: TimelineModel, texts: list[Any], renderer: Any
 ) -> None:
-    """Put each value label on its arrow, clear of the other labels, of the
-    arrowheads and tails, and of the update diamonds; off other arrows when
-    possible. Greedy, in the order of sending: the first clear position
-    along the arrow, nearest a third of the way.
-    """
-    px = renderer.points_to_pixels
+    """Place the value labels again on the rendered geometry, with the
+    model's placement (the model placed them for its nominal size)."""
     to_px = ax.transData.transform
-    p0, p1 = to_px(starts), to_px(ends)
-    scene = _Scene(ax.bbox)
-    for a, b in zip(p0, p1, strict=True):
-        scene.add_line(a, b)
-        scene.add_circle(b, px(head_length + 1.5))  # the arrowhead
-        scene.add_circle(a, px(2.5))  # where arrows leave
-    for centre in to_px(marks).reshape(-1, 2):
-        scene.add_circle(centre, px(5.5))  # an update diamond
-    order = np.lexsort((starts[:, 1], ends[:, 1], starts[:, 0]))
-    x_axis = np.array([1.0, 0.0])
-    items = []
-    for k in order:
-        length = float(np.hypot(*(p1[k] - p0[k])))
-        candidates, _ = _along(
-            p0[k], p1[k], 0.1 * length, 0.9 * length, length / 3, count=33
-        )
-        half = _label_half_size(labels[k], renderer)
-        items.append(_Label(candidates, x_axis, half, skip_lines=[int(k)]))
-    for k, centre in zip(order, _place(scene, items), strict=True):
-        _set_display_position(labels[k], centre)
+    starts = to_px(np.array([a.start for a in model.arrows], dtype=float))
+    ends = to_px(np.array([a.end for a in model.arrows], dtype=float))
+    marks = np.concatenate([model.updates, model.dropped, model.late])
+    halves = np.array([_label_half_size(t, renderer) for t in texts], dtype=float)
+    centres, directions, _ = place_value_labels(
+        starts,
+        ends,
+        to_px(marks).reshape(-1, 2),
+        [label.arrows for label in model.labels],
+        halves,
+        ax.bbox,
+        0.55 * model.mutation_scale,
+        point=renderer.points_to_pixels(1.0),
+    )
+    for text, centre, u in zip(texts, centres, directions, strict=True):
+        _set_display_position(text, centre)
+        text.set_rotation(math.degrees(math.atan2(u[1], u[0])))
 
 
-def _draw_arrivals(
-    ax: Axes, trace: Trace, lane_of: NDArray[np.intp], lane_count: int
-) -> None:
+def _draw_arrivals(ax: Axes, model: TimelineModel) -> None:
     """Arrivals per lane and time as a raster; opacity grows with the count."""
-    if len(trace) == 0:
-        return
-    lost = trace.fate == "dropped"
-    if lost.any():
-        where = np.stack(
-            [trace.received_at[lost], lane_of[trace.destination_index[lost]]], axis=1
-        )
-        _draw_fate_marks(ax, where.astype(float), np.empty((0, 2)), [], small=True)
-        trace = trace.filter(fate=["delivered", "duplicate", "late"])
-        if len(trace) == 0:
-            return
-    t = trace.received_at
-    times = np.unique(t)
-    if len(times) > 300:  # bin the time axis
-        edges = np.linspace(times[0], times[-1], 201)
-        centres = (edges[:-1] + edges[1:]) / 2
-        t = centres[np.clip(np.searchsorted(edges, t, side="right") - 1, 0, 199)]
-        times = np.unique(t)
-    bins = np.searchsorted(times, t)
-    lane = lane_of[trace.destination_index]
-    height_pt = _axes_height_points(ax) / max(lane_count, 1)
-    for kind in KINDS:
-        mask = trace.kind == kind
-        if not mask.any():
-            continue
-        key = lane[mask] * len(times) + bins[mask]
-        cells, counts = np.unique(key, return_counts=True)
-        rows, columns = np.divmod(cells, len(times))
-        colors = np.tile(to_rgba(COLORS[kind]), (len(cells), 1))
-        colors[:, 3] = 0.35 + 0.65 * counts / counts.max()
+    bottom, top = model.ylim
+    points_per_unit = _axes_height_points(ax) / max(bottom - top, 1e-9)
+    for cells in model.arrivals:
+        colors = np.tile(to_rgba(cells.color), (len(cells.time), 1))
+        colors[:, 3] = cells.alpha
         ax.scatter(
-            times[columns],
-            rows,
-            s=max(height_pt * 0.95, 2.0) ** 2,
+            cells.time,
+            cells.y,
+            s=np.maximum(cells.height * points_per_unit * 0.95, 2.0) ** 2,
             marker="|",
             c=colors,
             linewidths=2.0,
             zorder=2,
             gid=ARRIVALS_GID,
-            label=kind,
+            label=cells.kind,
         )
 
 
-def _draw_update_marks(
-    ax: Axes, trace: Trace, lane_of: NDArray[np.intp], small: bool
-) -> None:
-    updates = trace.updates
-    if len(updates) == 0:
+def _draw_update_marks(ax: Axes, model: TimelineModel) -> None:
+    marks = model.updates
+    if len(marks) == 0:
         return
-    lane = lane_of[updates.neuron_index]
-    marks = np.unique(np.stack([updates.time, lane.astype(float)], axis=1), axis=0)
+    small = not model.aggregated
     ax.scatter(
         marks[:, 0],
         marks[:, 1],
@@ -438,70 +326,23 @@ def _draw_update_marks(
     )
 
 
-def _timeline_axes(
-    ax: Axes,
-    trace: Trace,
-    lanes: list[Hashable],
-    layers: list[list[Hashable]],
-    model: _TimelineModel | None,
-) -> None:
-    aggregated = model is None
-    ax.set_ylim(len(lanes) - 0.5, -0.5)  # inputs at the top
-    if aggregated:
-        starts = np.cumsum([0] + [len(layer) for layer in layers])
-        names = _layer_names(len(layers))
-        ax.set_yticks(
-            (starts[:-1] + starts[1:] - 1) / 2,
-            [
-                f"{name}\n({len(layer)})"
-                for name, layer in zip(names, layers, strict=True)
-            ],
-        )
-        for y in starts[1:-1]:
-            ax.axhline(y - 0.5, color="#bbbbbb", linewidth=0.8, zorder=1)
-    else:
-        ax.set_yticks(range(len(lanes)), [str(node) for node in lanes])
+def _timeline_axes(ax: Axes, model: TimelineModel) -> None:
+    ax.set_ylim(*model.ylim)  # inputs at the top
+    ax.set_yticks([y for y, _ in model.yticks], [text for _, text in model.yticks])
+    if model.aggregated:
+        for band in model.bands[1:]:
+            ax.axhline(band.y0, color="#bbbbbb", linewidth=0.8, zorder=1)
     ax.tick_params(axis="y", length=0)
     ax.set_xlabel("virtual time")
-    start, stop = trace.span
-    if not math.isnan(start):
-        pad = 0.04 * max(stop - start, 1.0)
-        ax.set_xlim(start - pad, stop + pad)
-        if stop - start <= 30:
+    if model.xlim is not None:
+        ax.set_xlim(*model.xlim)
+        if model.integer_times:
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(axis="x", color=_GRID, linewidth=0.8, zorder=0)
     ax.set_axisbelow(True)
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
 
-    if aggregated:
-        kinds = [k for k in KINDS if (trace.kind == k).any()]
-        entries = [
-            _LegendEntry(
-                f"{k} arrivals",
-                COLORS[k],
-                linestyle="none",
-                marker="|",
-                markersize=10,
-            )
-            for k in kinds
-        ]
-        if len(trace.updates):
-            entries.append(
-                _LegendEntry(
-                    "update",
-                    COLORS["update"],
-                    linestyle="none",
-                    marker="D",
-                    markersize=6,
-                )
-            )
-        if (trace.fate == "dropped").any():
-            entries.append(
-                _LegendEntry("lost", _INK, linestyle="none", marker="x", markersize=7)
-            )
-    else:
-        entries = model.legend
     handles = [
         Line2D(
             [],
@@ -516,7 +357,7 @@ def _timeline_axes(
             markeredgecolor=e.color,
             label=e.label,
         )
-        for e in entries
+        for e in model.legend
     ]
     if handles:
         ax.legend(
@@ -525,5 +366,5 @@ def _timeline_axes(
             bbox_to_anchor=(1.01, 1.0),
             frameon=False,
             fontsize=9,
-            handlelength=2.2 if model is not None and model.legend else 1.6,
+            handlelength=1.6 if model.aggregated else 2.2,
         )
