@@ -441,9 +441,10 @@ def test_timeline_value_labels_do_not_overlap():
     trace = neurosim.Network(article_network()).train(X, Z, record=True).trace
     ax = plot.timeline(trace)
     boxes = rendered_boxes(ax, VALUE_GID)  # turned with their label
-    assert len(boxes) == len(trace)
-    # Crossing bundles may touch once at most.
-    assert len(overlapping(boxes)) <= 1
+    # 14 forward messages carry 7 values (each sent to two or three
+    # neurons at once): one label each, and one per backward message.
+    assert len(boxes) == 7 + 8
+    assert overlapping(boxes) == []
     plt.close(ax.figure)
 
 
@@ -609,7 +610,7 @@ def test_timeline_value_labels_clear_of_arrowheads_and_updates():
     trace = neurosim.Network(article_network()).train(X, Z, record=True).trace
     ax = plot.timeline(trace)
     boxes = rendered_boxes(ax, VALUE_GID)
-    assert len(boxes) == len(plot.timeline_model(trace).labels) == len(trace)
+    assert len(boxes) == len(plot.timeline_model(trace).labels) == 7 + 8
     lanes = {str(t.get_text()): k for k, t in enumerate(ax.get_yticklabels())}
     tips = [
         (t, lanes[str(v)])
@@ -873,6 +874,21 @@ def worked_step():
     return net.train(*WORKED_EXAMPLE_DATA, learning_rate=0.1, record=True).trace
 
 
+def test_timeline_model_writes_each_value_sent_once(worked_step):
+    """The worked example's inputs send 1 and 1.5 to both hidden neurons,
+    which send 4.5 and 5.75 to both outputs: one label each, in the fan of
+    its two arrows (they used to stack in pairs)."""
+    model = plot.timeline_model(worked_step)
+    forward = [label for label in model.labels if label.color == plot.COLORS["forward"]]
+    assert [label.text for label in forward] == ["1", "1.5", "4.5", "5.75"]
+    assert [len(label.arrows) for label in forward] == [2, 2, 2, 2]
+    for label in forward:
+        senders = {model.arrows[k].source for k in label.arrows}
+        assert len(senders) == 1
+    backward = [label.text for label in model.labels if label not in forward]
+    assert sorted(backward) == sorted(["−6.93", "−2.887", "−35", "−14"])
+
+
 def crossings(model):
     """Where two arrows cross, in the model's nominal points."""
     points = []
@@ -887,6 +903,58 @@ def crossings(model):
             if 1e-6 < f < 1 - 1e-6 and 1e-6 < g < 1 - 1e-6:
                 points.append(p + f * (q - p))
     return points
+
+
+def test_timeline_model_labels_are_clear(worked_step):
+    """No two labels overlap, no label covers a crossing of two arrows (the
+    −35 used to sit where two backward arrows cross) and no other arrow
+    passes through a label's middle."""
+    model = plot.timeline_model(worked_step)
+    boxes = label_boxes(model)
+    assert all(label.clear for label in model.labels)
+    assert overlapping(boxes) == []
+    points = crossings(model)
+    assert len(points) == 3  # i1→h2 × i2→h1, h1→o2 × h2→o1, o1→h2 × o2→h1
+    covered = [
+        label.text
+        for label, box in zip(model.labels, boxes, strict=True)
+        if box.contains_points(points).any()
+    ]
+    assert covered == []
+    through = {
+        label.text: arrows_under(model, box, label.arrows)
+        for label, box in zip(model.labels, label_boxes(model, 0.6), strict=True)
+    }
+    assert through == {text: [] for text in through}
+    # All are clear of every other arrow, not only in their middle (−2.887
+    # has no room level between the crossings: it is turned along its arrow).
+    assert [label.text for label in model.labels if label.angle] == ["−2.887"]
+    whole = [
+        arrows_under(model, box, label.arrows)
+        for label, box in zip(model.labels, boxes, strict=True)
+    ]
+    assert whole == [[]] * len(model.labels)
+
+
+def test_timeline_model_article_network_forward_labels_do_not_pile():
+    import neurosim
+    from neurosim.examples import article_network
+
+    trace = (
+        neurosim.Network(article_network())
+        .train([[1.0, 0.5]], [[1.0]], learning_rate=0.5, record=True)
+        .trace
+    )
+    model = plot.timeline_model(trace)
+    forward = [a for a in model.arrows if a.kind == "forward"]
+    labels = [
+        label
+        for label in model.labels
+        if model.arrows[label.arrows[0]].kind == "forward"
+    ]
+    assert len(forward) == 14
+    assert len(labels) == 7  # x1, x2, 1, 2, 3, 4, 5: each sends one value
+    assert overlapping(label_boxes(model)) == []
 
 
 def test_timeline_model_to_dict_is_plain_json(worked_step):

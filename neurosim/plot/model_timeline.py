@@ -53,8 +53,9 @@ __all__ = ["TimelineModel", "timeline_model"]
 _MAX_LANES = 60
 _MAX_ARROWS = 2000
 _MAX_VALUE_LABELS = 40
-# The height of a lane in inches.
+# The height of a lane in inches, with and without values on the arrows.
 _LANE = 0.55
+_LANE_WITH_VALUES = 0.8
 
 # Sizes of the nominal figure, in points (the renderer uses the same).
 _VALUE_FONTSIZE = 8.0
@@ -145,7 +146,8 @@ class Arrow(NamedTuple):
 
 
 class ValueLabel(NamedTuple):
-    """A value written on its arrow."""
+    """A value written on its arrows: one value sent to several receivers at
+    once is written once, in the fan of its arrows."""
 
     text: str
     color: str
@@ -320,7 +322,8 @@ def timeline_model(
         The iterations (samples, or batches in mini-batch training), chosen
         as in :func:`~neurosim.plot.timeline`.
     values : bool or "auto"
-        Write the values (``"auto"``: up to 40 messages).
+        Write the values (``"auto"``: up to 40 messages). A value sent to
+        several receivers at once is written once, in the fan of its arrows.
     layers : list of lists of node names, optional
         The lanes by layer; :meth:`Trace.layers` of the whole trace by default.
     color_by : {"kind", "sample"}
@@ -367,8 +370,8 @@ def timeline_model(
     'Messages of epoch 0, sample 0'
     >>> [(lane.name, lane.y) for lane in model.lanes]
     [('x', 0.0), ('h1', 1.0), ('h2', 2.0)]
-    >>> [(label.text, label.arrows) for label in model.labels]
-    [('2', (0,)), ('2', (1,))]
+    >>> [(label.text, label.arrows) for label in model.labels]  # sent once
+    [('2', (0, 1))]
     """
     if color_by not in ("kind", "sample"):
         raise DataError(
@@ -474,7 +477,10 @@ def timeline_model(
             selected, y_of, color_by, batch
         )
         arrivals = []
-        height = min(9.0, max(2.6, _LANE * len(names) + 1.2))
+        # A lane with values written on its arrows needs room for them
+        # between crossings.
+        per_lane = _LANE_WITH_VALUES if show_values else _LANE
+        height = min(9.0, max(2.6, per_lane * len(names) + 1.2))
         height = max(height, min(9.0, 0.24 * len(legend) + 0.9))
         size = (8.0, height)
     plot_box = _nominal_plot_box(size, title, [t for _, t in yticks], legend)
@@ -733,7 +739,6 @@ def _value_groups(trace: Trace, arrows: Sequence[Arrow]) -> list[tuple[int, ...]
     groups: dict[Any, list[int]] = {}
     for k, arrow in enumerate(arrows):
         key = (
-            k,
             arrow.kind,
             arrow.source,
             arrow.start,
@@ -831,7 +836,8 @@ def _place_value_labels(
     the order of placement; a label of several arrows (one value sent to
     several receivers) prefers the middle of their fan. Greedy: each label
     takes the first clear position, nearest a third of the way along.
-    Returns the centres, the directions of the labels' baselines (unit
+    A label that can only cross another arrow level is turned along its
+    own. Returns the centres, the directions of the labels' baselines (unit
     vectors) and whether each label is clear of every hard obstacle
     (labels, arrowheads, marks, the plotting area's edge).
     """
@@ -876,9 +882,10 @@ def _place_value_labels(
                 x_axis,
                 (float(half[0]), float(half[1])),
                 skip_lines=list(group),
+                clearance=2.0 * point,
             )
         )
-    placed = _place(scene, items)
+    placed = _place(scene, items, retry_crossed=True)
     centres = np.array(placed, dtype=float).reshape(-1, 2)
     directions = np.tile(x_axis, (len(items), 1))
 
@@ -891,6 +898,28 @@ def _place_value_labels(
                 check.add_rect(centres[j], directions[j], other.half)
         return check
 
+    # A label that still crosses another arrow is tried along its own arrow:
+    # turned, it fits between crossings that leave no room for it level.
+    for i, (group, item) in enumerate(zip(groups, items, strict=True)):
+        check = among_the_others(i)
+        options = (item.half, item.skip_lines)  # touching counts, nearness not
+        hard, crossed, near = check.cost(centres[i], directions[i], *options)
+        if not crossed:
+            continue
+        best = (hard, crossed, near, -1)
+        for k in group:
+            d = ends[k] - starts[k]
+            length = float(np.hypot(*d))
+            if length == 0:
+                continue
+            u = d / length if d[0] >= 0 else -d / length  # read left to right
+            positions, _ = _along(
+                starts[k], ends[k], 0.1 * length, 0.9 * length, length / 3, count=33
+            )
+            for rank, centre in enumerate(positions):
+                key = (*check.cost(centre, u, *options), rank)
+                if key < best:
+                    best, centres[i], directions[i] = key, centre, u
     # Clear: nothing hard under the label but its own box.
     clear = np.ones(len(items), dtype=bool)
     for i, item in enumerate(items):
