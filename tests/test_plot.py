@@ -957,6 +957,33 @@ def test_timeline_model_article_network_forward_labels_do_not_pile():
     assert overlapping(label_boxes(model)) == []
 
 
+@pytest.fixture(scope="module")
+def batch_trace():
+    import neurosim
+
+    net = neurosim.Network(worked_example())
+    X = [[1.0, 1.5], [0.5, 0.2], [0.1, 0.9], [0.3, 0.3]]
+    history = net.train(
+        X, [[0.0, 1.0]] * 4, learning_rate=0.1, batch_size=4, record=True
+    )
+    return history.trace
+
+
+def test_timeline_of_a_batch_says_batch(batch_trace):
+    model = plot.timeline_model(batch_trace)
+    assert model.batch
+    assert model.title.startswith("Messages of epoch 0, batch 0")
+    assert "sample" not in model.title.split("\n")[0]
+    assert "the first of the batch's 4 samples" in model.title
+    by_sample = plot.timeline_model(batch_trace, color_by="sample")
+    assert by_sample.legend[0].label == "batch 0"
+    # A batch's vector is written by its first sample: as short as a number.
+    assert [label.text for label in model.labels][:2] == ["[1, …]", "[1.5, …]"]
+    assert overlapping(label_boxes(model)) == []
+    ax = plot.timeline(batch_trace)
+    assert ax.get_title() == model.title
+
+
 def test_timeline_model_to_dict_is_plain_json(worked_step):
     import json
 

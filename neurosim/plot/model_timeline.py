@@ -30,7 +30,7 @@ from neurosim.messages import KINDS
 from neurosim.plot.labels import (
     _along,
     _Box,
-    _fmt_value,
+    _fmt,
     _Label,
     _place,
     _Scene,
@@ -415,7 +415,7 @@ def timeline_model(
     show_values = not aggregated and bool(
         values if values != "auto" else len(selected) <= _MAX_VALUE_LABELS
     )
-    what = _selection_title(epoch, sample) + _fate_summary(selected)
+    what = _selection_title(epoch, sample, batch) + _fate_summary(selected)
     if aggregated:
         title = (
             f"Message arrivals of {what}\n(aggregated: {len(selected):,} messages "
@@ -423,6 +423,9 @@ def timeline_model(
         )
     else:
         title = f"Messages of {what}"
+        if batch and show_values:
+            size = max((np.size(v) for v in selected.value), default=0)
+            title += f"\n(values: the first of the batch's {size} samples)"
 
     # Bands and lanes: one unit per lane.
     counts = [len(layer) for layer in layers]
@@ -582,7 +585,7 @@ def _arrows(
             else iterations[: _MAX_SAMPLE_ENTRIES - 1]
         )
         legend += [
-            LegendEntry(_iteration_label(e, s, one_epoch, False), colour_of[e, s])
+            LegendEntry(_iteration_label(e, s, one_epoch, batch), colour_of[e, s])
             for e, s in shown
         ]
         if len(shown) < len(iterations):
@@ -725,6 +728,16 @@ def _nominal_plot_box(
     return (left, bottom, max(right, left + 1.0), max(top, bottom + 1.0))
 
 
+def _label_text(value: Any) -> str:
+    """A value as written on its arrow; a mini-batch's vector by its first
+    sample's value (``[0.5, …]``: the title says so), so that labels stay
+    as short as a number."""
+    if np.ndim(value) == 0:
+        return _fmt(float(value))
+    first = _fmt(float(value[0]), 3) if len(value) else ""
+    return f"[{first}, …]" if len(value) > 1 else f"[{first}]"
+
+
 def _label_half(text: str) -> tuple[float, float]:
     """Half width and height in points of a value label, its box included."""
     width, height = _text_size(text, _VALUE_FONTSIZE)
@@ -745,7 +758,7 @@ def _value_groups(trace: Trace, arrows: Sequence[Arrow]) -> list[tuple[int, ...]
             arrow.epoch,
             arrow.sample,
             arrow.color,
-            _fmt_value(trace.value[k]),
+            _label_text(trace.value[k]),
         )
         groups.setdefault(key, []).append(k)
     ordered = sorted(
@@ -772,7 +785,7 @@ def _value_labels(
 ) -> list[ValueLabel]:
     """The value labels, placed for the nominal figure."""
     groups = _value_groups(trace, arrows)
-    texts = [_fmt_value(trace.value[g[0]]) for g in groups]
+    texts = [_label_text(trace.value[g[0]]) for g in groups]
     halves = np.array([_label_half(text) for text in texts], dtype=float)
     x0, y0, x1, y1 = plot_box
     xlim = xlim if xlim is not None else (-0.5, 0.5)
