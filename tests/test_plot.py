@@ -984,6 +984,50 @@ def test_timeline_of_a_batch_says_batch(batch_trace):
     assert ax.get_title() == model.title
 
 
+@pytest.fixture(scope="module")
+def mnist_like_trace():
+    import neurosim
+
+    net = neurosim.Network(neurosim.layered([784, 32, 10], seed=0))
+    X = np.random.default_rng(0).random((1, 784))
+    return net.train(X, np.eye(10)[[3]], learning_rate=0.1, record=True).trace
+
+
+def test_timeline_lanes_take_height_by_what_they_show(mnist_like_trace):
+    """784-32-10: the input lanes receive nothing; they used to take 95% of
+    the height (784 of 826 lanes) and squeeze the hidden and output layers
+    and their labels together."""
+    model = plot.timeline_model(mnist_like_trace)
+    assert model.aggregated
+    bottom, top = model.ylim
+    share = {band.name: (band.y1 - band.y0) / (bottom - top) for band in model.bands}
+    assert [band.quiet for band in model.bands] == [True, False, False]
+    assert share["input"] < 0.1
+    assert share["hidden"] > 0.6
+    assert share["output"] > 0.2
+    # Each band has room for its two-line label, in the nominal figure.
+    points_per_unit = (model.plot_box[3] - model.plot_box[1]) / (bottom - top)
+    for band in model.bands:
+        assert (band.y1 - band.y0) * points_per_unit > 2 * 1.2 * 10
+    # The lanes of a band fill it, in order.
+    hidden = [lane for lane in model.lanes if lane.layer == 1]
+    assert hidden[0].y - hidden[0].height / 2 == pytest.approx(model.bands[1].y0)
+    assert np.all(np.diff([lane.y for lane in hidden]) > 0)
+
+
+def test_timeline_band_labels_do_not_overlap_when_drawn(mnist_like_trace):
+    ax = plot.timeline(mnist_like_trace)
+    ax.figure.canvas.draw()
+    renderer = ax.figure.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in ax.get_yticklabels()]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "input\n(784)",
+        "hidden\n(32)",
+        "output\n(10)",
+    ]
+    assert not any(boxes[i].overlaps(boxes[j]) for i in range(3) for j in range(i))
+
+
 def test_timeline_model_to_dict_is_plain_json(worked_step):
     import json
 

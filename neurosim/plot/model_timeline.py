@@ -292,6 +292,11 @@ def _plain(x: Any) -> Any:
 _FADED = 0.35  # lost and late messages: this fraction of the usual opacity
 _DUPLICATE_STYLE = (0, (1.0, 1.6))
 _MAX_SAMPLE_ENTRIES = 10  # legend entries of iterations before "… more"
+# An aggregated timeline: a layer whose lanes show nothing gets this share
+# of the lanes that do; every band at least this share of the height (room
+# for its two-line label).
+_QUIET_SHARE = 0.08
+_MIN_BAND_SHARE = 0.08
 
 
 def _iteration_label(epoch: int, sample: int, one_epoch: bool, batch: bool) -> str:
@@ -427,14 +432,14 @@ def timeline_model(
             size = max((np.size(v) for v in selected.value), default=0)
             title += f"\n(values: the first of the batch's {size} samples)"
 
-    # Bands and lanes: one unit per lane.
+    # Bands and lanes: one unit per lane, or (aggregated) by what they show.
     counts = [len(layer) for layer in layers]
     shows = np.zeros(len(names) + 1, dtype=bool)
     shows[lane_of[selected.destination_index]] = True
     shows[lane_of[selected.updates.neuron_index]] = True
     starts = np.cumsum([0, *counts])
     quiet = [not shows[a:b].any() for a, b in itertools.pairwise(starts)]
-    weights = [float(c) for c in counts]
+    weights = _band_weights(counts, quiet) if aggregated else [float(c) for c in counts]
     layer_names = _layer_names(len(layers))
     bands, lanes = [], []
     y0 = -0.5
@@ -514,6 +519,25 @@ def timeline_model(
         legend=legend,
         plot_box=plot_box,
     )
+
+
+def _band_weights(counts: Sequence[int], quiet: Sequence[bool]) -> list[float]:
+    """The heights of an aggregated timeline's bands, in lane units.
+
+    A lane that shows something is one unit; a layer none of whose lanes
+    shows anything (the inputs only send) a narrow band, a fraction of the
+    others; every band at least a share of the whole, for its label.
+    """
+    active = sum(c for c, q in zip(counts, quiet, strict=True) if not q)
+    weights = [
+        float(min(c, max(1.0, _QUIET_SHARE * active))) if q and active else float(c)
+        for c, q in zip(counts, quiet, strict=True)
+    ]
+    floor = min(_MIN_BAND_SHARE, 0.5 / max(len(weights), 1))
+    for _ in range(4):
+        total = sum(weights)
+        weights = [max(w, floor * total) for w in weights]
+    return weights
 
 
 def _arrows(
