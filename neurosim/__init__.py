@@ -20,7 +20,7 @@ Examples
 114.6753125
 """
 
-from neurosim import examples, optimizers, reference, rules
+from neurosim import datasets, examples, optimizers, reference, rules
 from neurosim.activations import ACTIVATIONS, Activation, register_activation
 from neurosim.errors import (
     DataError,
@@ -56,6 +56,7 @@ __all__ = [
     "Topology",
     "Trace",
     "__version__",
+    "datasets",
     "examples",
     "layered",
     "load",

@@ -20,8 +20,9 @@ Two parts, kept apart so that the plot package can take them over:
   template and writes the file with :func:`neurosim._files.atomic_write`.
 
 This module imports nothing of the trace (the trace imports it to write its
-page), only the kinds and fates of :mod:`neurosim.messages` and the colours
-of :mod:`neurosim._colors`, which the figures use too.
+page, when one is written), only the kinds and fates of
+:mod:`neurosim.messages` and the colours of :mod:`neurosim.plot.style`
+(so that page and figures agree), which imports no trace either.
 """
 
 from __future__ import annotations
@@ -37,19 +38,19 @@ from typing import Any
 
 import numpy as np
 
-from neurosim._colors import COLORS, SAMPLE_COLORS
 from neurosim._files import atomic_write
 from neurosim.messages import FATES, KINDS
+from neurosim.plot.style import COLORS, SAMPLE_COLORS
 
 __all__ = ["MAX_LANES", "page_json", "page_model", "write_page"]
 
 #: Above this many lanes, the largest layers are drawn as one lane each (the
 #: static timeline aggregates above the same number).
 MAX_LANES = 60
-#: The page first shows at most this many arrows and iterations (else the
-#: first epoch, or its first samples); the filters show the rest.
 #: The height of a lane that holds a whole layer, in lanes of one neuron.
 COLLAPSED_HEIGHT = 3.0
+#: The page first shows at most this many arrows and iterations (else the
+#: first epoch, or its first samples); the filters show the rest.
 FIRST_ARROWS = 3000
 FIRST_ITERATIONS = 12
 _FORMAT = "neurosim-page"
@@ -62,6 +63,12 @@ _PLACEHOLDER = re.compile(r"\{\{(STYLE|SCRIPT|DATA|TITLE)\}\}")
 
 
 def _layer_names(count: int) -> list[str]:
+    """The layers' names of the figures ("input", "hidden 1", ..., "output").
+
+    The same as :func:`neurosim.plot.model_network._layer_names`, which
+    this module cannot import (that module imports the trace, which imports
+    this one); tests/test_viewer.py holds the two equal.
+    """
     if count <= 1:
         return ["neurons"] * count
     hidden = count - 2

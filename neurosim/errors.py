@@ -26,7 +26,7 @@ class NetworkError(ValueError):
 
 
 class DataError(ValueError):
-    """An argument of ``train`` or ``predict`` is unusable (shape, NaN, ...)."""
+    """An argument of ``train``, ``predict`` or a data set is unusable (a NaN...)."""
 
 
 class DivergenceError(ArithmeticError):

@@ -21,7 +21,7 @@ import numpy as np
 
 from neurosim.errors import NetworkError
 
-__all__ = ["Topology", "layered", "layered_names", "validate"]
+__all__ = ["Topology", "generations", "layered", "layered_names", "validate"]
 
 Node = Hashable
 
@@ -70,15 +70,52 @@ class Topology:
         return tuple((u, v) for v in self.neurons for u in self.predecessors[v])
 
     def layers(self) -> list[list[Node]]:
-        """The nodes by topological generation (inputs first)."""
-        depth: dict[Node, int] = {}
-        for v in self.nodes:
-            preds = self.predecessors[v]
-            depth[v] = 1 + max(depth[u] for u in preds) if preds else 0
-        out: list[list[Node]] = [[] for _ in range(max(depth.values()) + 1)]
-        for v in self.nodes:
-            out[depth[v]].append(v)
-        return out
+        """The nodes by topological generation (inputs first), each in the
+        order of :attr:`nodes` (:func:`generations`)."""
+        G = nx.DiGraph()
+        G.add_nodes_from(self.nodes)
+        G.add_edges_from(self.edges)
+        return generations(G)
+
+
+def generations(G: nx.DiGraph) -> list[list[Node]]:
+    """The nodes by topological generation, each in the graph's node order.
+
+    Generation 0 holds the nodes without predecessors (the inputs),
+    generation k the nodes whose longest path from one of them has k
+    connections (``networkx.topological_generations``); within a generation
+    nodes follow ``G.nodes``, so that the result does not depend on how
+    networkx walks the graph. The one place neurosim computes layers:
+    :meth:`Topology.layers`, :meth:`neurosim.Trace.layers` and the figures
+    call it.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        Read, never modified.
+
+    Returns
+    -------
+    list of lists of nodes
+
+    Raises
+    ------
+    NetworkError
+        `G` has a cycle.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.DiGraph([("b", "o"), ("a", "h"), ("h", "o"), ("a", "o")])
+    >>> generations(G)
+    [['b', 'a'], ['h'], ['o']]
+    """
+    order = {node: i for i, node in enumerate(G.nodes)}
+    try:
+        layers = list(nx.topological_generations(G))
+    except nx.NetworkXUnfeasible:
+        raise NetworkError("the graph has a cycle") from None
+    return [sorted(layer, key=order.__getitem__) for layer in layers]
 
 
 def _is_nan(value: object) -> bool:

@@ -29,11 +29,13 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+import networkx as nx
 import numpy as np
 from numpy.typing import NDArray
 
 from neurosim._files import atomic_write
-from neurosim.errors import DataError
+from neurosim.errors import DataError, NetworkError
+from neurosim.graph import generations
 from neurosim.messages import FATES, KINDS
 
 __all__ = [
@@ -913,26 +915,14 @@ class Trace:
         present = np.zeros(n, dtype=bool)
         present[u] = True
         present[v] = True
-        indegree = np.bincount(v, minlength=n)
-        successors: list[list[int]] = [[] for _ in range(n)]
-        for a, b in zip(u.tolist(), v.tolist(), strict=True):
-            successors[a].append(b)
-        layer = [i for i in range(n) if present[i] and indegree[i] == 0]
-        layers: list[list[Hashable]] = []
-        placed = 0
-        while layer:
-            layers.append([self.nodes[i] for i in layer])
-            placed += len(layer)
-            following = []
-            for i in layer:
-                for j in successors[i]:
-                    indegree[j] -= 1
-                    if indegree[j] == 0:
-                        following.append(j)
-            layer = sorted(following)
-        if placed != int(present.sum()):
-            raise DataError("the trace's connections contain a cycle")
-        return layers
+        G = nx.DiGraph()
+        G.add_nodes_from(np.flatnonzero(present).tolist())  # in trace order
+        G.add_edges_from(zip(u.tolist(), v.tolist(), strict=True))
+        try:
+            layers = generations(G)
+        except NetworkError:
+            raise DataError("the trace's connections contain a cycle") from None
+        return [[self.nodes[i] for i in layer] for layer in layers]
 
     # ------------------------------------------------------------------
     # selecting

@@ -27,6 +27,7 @@ import numpy as np
 
 import neurosim
 from neurosim import plot, scenario
+from neurosim.plot.style import MUTED, OKABE_ITO
 
 SIZES = [2, 4, 1]
 ACTIVATION = "tanh"
@@ -36,7 +37,7 @@ DROP_RATES = (0.0, 0.05, 0.1, 0.2, 0.3)
 MODES = ("zero", "last")
 KIND_RATE = 0.2  # the drop rate of the forward-only / errors-only comparison
 TIMELINE_RATE = 0.1  # the drop rate of the recorded run
-COLORS = {"zero": "#0072B2", "last": "#D55E00"}  # Okabe-Ito
+COLORS = {"zero": OKABE_ITO["blue"], "last": OKABE_ITO["vermillion"]}
 
 
 def add_options(parser):
@@ -352,7 +353,7 @@ def loss_figure(results, plain, seeds):
         )
     ax.axhline(
         np.mean(plain),
-        color="#6b6b6b",
+        color=MUTED,
         linestyle="--",
         linewidth=1,
         label="no faults",
@@ -366,10 +367,7 @@ def loss_figure(results, plain, seeds):
         "(dots: each seed; band: their range)",
         fontsize=11,
     )
-    ax.grid(color="#e4e4e4", linewidth=0.8)
-    ax.set_axisbelow(True)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
+    plot.style_axes(ax)
     ax.legend(frameon=False, fontsize=9)
     return figure
 

@@ -33,6 +33,7 @@ from matplotlib.figure import Figure
 import neurosim
 from neurosim import plot, reference, rules, scenario
 from neurosim.examples import article_network
+from neurosim.plot.style import OKABE_ITO
 
 LABELS = {
     "backprop": "backprop",
@@ -41,10 +42,10 @@ LABELS = {
     "direct_feedback_alignment": "direct feedback alignment",
 }
 COLORS = {  # Okabe-Ito, the same rule in the same colour in every figure
-    "backprop": "#0072B2",
-    "article": "#E69F00",
-    "feedback_alignment": "#009E73",
-    "direct_feedback_alignment": "#CC79A7",
+    "backprop": OKABE_ITO["blue"],
+    "article": OKABE_ITO["orange"],
+    "feedback_alignment": OKABE_ITO["bluish green"],
+    "direct_feedback_alignment": OKABE_ITO["reddish purple"],
 }
 LAYERS = {1: (1, 2, 3), 2: (4, 5), 3: (6,)}  # the article's neuron numbers
 
@@ -314,11 +315,7 @@ def _ordinal(k: int) -> str:
 # figures
 
 
-def _style(ax) -> None:
-    ax.grid(color="#e4e4e4", linewidth=0.8)
-    ax.set_axisbelow(True)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
+_style = plot.style_axes
 
 
 def angles_figure(results: dict[str, RuleResult]) -> Figure:

@@ -25,7 +25,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 import neurosim
-from neurosim import reference, scenario
+from neurosim import plot, reference, scenario
+from neurosim.plot.style import INK, OKABE_ITO
 
 #: The learning rate of each optimizer: the largest of a sweep by factors of
 #: 2 (seed 0, 150 epochs) whose loss curve stays smooth. One step up, SGD
@@ -34,10 +35,10 @@ from neurosim import reference, scenario
 #: momentum μ = 0.9; Adam β = (0.9, 0.999), ε = 1e-8; AdaGrad ε = 1e-10.
 LEARNING_RATES = {"sgd": 0.5, "momentum": 0.2, "adagrad": 0.4, "adam": 0.02}
 COLORS = {  # Okabe-Ito
-    "sgd": "#0072B2",
-    "momentum": "#E69F00",
-    "adagrad": "#009E73",
-    "adam": "#D55E00",
+    "sgd": OKABE_ITO["blue"],
+    "momentum": OKABE_ITO["orange"],
+    "adagrad": OKABE_ITO["bluish green"],
+    "adam": OKABE_ITO["vermillion"],
 }
 SIZES = (2, 8, 8, 1)
 ACTIVATIONS = ("tanh", "tanh", "identity")
@@ -128,11 +129,7 @@ def verdicts(
 # figures
 
 
-def _style(ax) -> None:
-    ax.grid(color="#e4e4e4", linewidth=0.8)
-    ax.set_axisbelow(True)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
+_style = plot.style_axes
 
 
 def loss_figure(results: dict[str, OptimizerResult], threshold: float) -> Figure:
@@ -203,7 +200,7 @@ def fits_figure(graphs: dict, X: np.ndarray) -> Figure:
             vmax=0.9,
         )
         if name == "target":
-            ax.scatter(X[:, 0], X[:, 1], s=5, color="#222222", linewidths=0)
+            ax.scatter(X[:, 0], X[:, 1], s=5, color=INK, linewidths=0)
             ax.set_title("target and samples", fontsize=10)
         else:
             ax.set_title(name, fontsize=10, color=COLORS[name])

@@ -41,6 +41,7 @@ from matplotlib.figure import Figure
 
 import neurosim
 from neurosim import plot, scenario
+from neurosim.plot.style import OKABE_ITO
 
 SIZES = (2, 4, 4, 1)
 ACTIVATIONS = ("tanh", "tanh", "identity")
@@ -64,7 +65,12 @@ FAST, SLOW = 1.0, 3.0
 OVERLAP = {"in_flight": 2, "interval": 2.0}
 RECORDED = 8
 
-COLORS = {1: "#000000", 2: "#0072B2", 4: "#E69F00", 8: "#D55E00"}  # Okabe-Ito
+COLORS = {  # Okabe-Ito
+    1: OKABE_ITO["black"],
+    2: OKABE_ITO["blue"],
+    4: OKABE_ITO["orange"],
+    8: OKABE_ITO["vermillion"],
+}
 
 
 @dataclass(frozen=True)
@@ -334,11 +340,7 @@ def delay_run(X, Z, seed, epochs, in_flight, interval) -> tuple[DelayRun, dict]:
 # figures
 
 
-def _style(ax) -> None:
-    ax.grid(color="#e4e4e4", linewidth=0.8)
-    ax.set_axisbelow(True)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
+_style = plot.style_axes
 
 
 def loss_figure(settings: list[Setting]) -> Figure:

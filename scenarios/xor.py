@@ -17,6 +17,7 @@ import numpy as np
 
 import neurosim
 from neurosim import plot, scenario
+from neurosim.plot.style import INK
 
 X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 Z = np.array([[0.0], [1.0], [1.0], [0.0]])  # XOR
@@ -92,7 +93,7 @@ def decision_boundary(net: neurosim.Network, solved: bool, steps: int = 101):
     filled = ax.contourf(
         x1, x2, y, levels=np.linspace(0, 1, 11), cmap="RdBu_r", vmin=0, vmax=1
     )
-    ax.contour(x1, x2, y, levels=[0.5], colors="#222222", linewidths=1.5)
+    ax.contour(x1, x2, y, levels=[0.5], colors=INK, linewidths=1.5)
     bar = figure.colorbar(filled, ax=ax, ticks=[0, 0.25, 0.5, 0.75, 1])
     bar.set_label("network output")
     for (a, b), z in zip(X, Z[:, 0], strict=True):
@@ -102,7 +103,7 @@ def decision_boundary(net: neurosim.Network, solved: bool, steps: int = 101):
             s=150,
             marker="o" if z else "X",
             color="white",
-            edgecolors="#222222",
+            edgecolors=INK,
             linewidths=1.5,
             zorder=3,
         )

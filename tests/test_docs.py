@@ -37,6 +37,7 @@ PUBLIC_MODULES = (
     "neurosim.graph",
     "neurosim.activations",
     "neurosim.examples",
+    "neurosim.datasets",
     "neurosim.trace",
     "neurosim.plot",
     "neurosim.reference",

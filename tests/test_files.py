@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from neurosim import cli, plot, trace
 from neurosim._files import atomic_write, save_figure
 from neurosim.errors import DataError
+from neurosim.plot import mpl_animation
 from neurosim.scenario import Scenario
 from neurosim.trace import Trace
 from tests.test_trace import assert_same, awkward_trace, int_node_trace, worked_example
@@ -218,7 +219,7 @@ def test_interrupted_animation_leaves_the_old_gif(tmp_path, monkeypatch):
     plot.animate(trace, None, path, frames=6, fps=2, dpi=20)
     before = path.read_bytes()
     frames = []
-    grab = plot._GifWriter.grab_frame
+    grab = mpl_animation._GifWriter.grab_frame
 
     def grab_frame(self, **kwargs):
         frames.append(1)
@@ -226,7 +227,7 @@ def test_interrupted_animation_leaves_the_old_gif(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         grab(self, **kwargs)
 
-    monkeypatch.setattr(plot._GifWriter, "grab_frame", grab_frame)
+    monkeypatch.setattr(mpl_animation._GifWriter, "grab_frame", grab_frame)
     with pytest.raises(KeyboardInterrupt):
         plot.animate(trace, None, path, frames=20, fps=2, dpi=20)
     assert path.read_bytes() == before

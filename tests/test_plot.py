@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import itertools
+import subprocess
+import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -16,7 +18,16 @@ from PIL import Image
 from neurosim import plot
 from neurosim.errors import DataError
 from neurosim.examples import worked_example
-from neurosim.plot import ARRIVALS_GID, BIAS_GID, MESSAGE_GID, VALUE_GID, WEIGHT_GID
+from neurosim.plot import (
+    ARRIVALS_GID,
+    BIAS_GID,
+    MESSAGE_GID,
+    VALUE_GID,
+    WEIGHT_GID,
+    model_network,
+    mpl_animation,
+)
+from neurosim.plot import labels as plot_labels
 from neurosim.trace import Trace
 
 # The worked example of background.md (seed 000).
@@ -210,7 +221,8 @@ def test_network_writes_each_weight(worked, tmp_path):
     ax = plot.network(G, title="worked example")
     labels = texts(ax, WEIGHT_GID)
     assert len(labels) == G.number_of_edges() == 8
-    assert sorted(labels) == sorted(plot._fmt(w) for w in WORKED_WEIGHTS.values())
+    expected = sorted(plot_labels._fmt(w) for w in WORKED_WEIGHTS.values())
+    assert sorted(labels) == expected
     assert ax.get_title() == "worked example"
     saved_png(ax.figure, tmp_path / "network.png")
 
@@ -340,17 +352,17 @@ def test_animate_unknown_iteration(worked, tmp_path):
 
 def test_starting_weights_come_from_the_trace(worked):
     trace, G = worked
-    weights = plot._weights_of(G)
+    weights = model_network._weights_of(G)
     # A graph after training gives the same start as the graph before.
-    assert plot._starting_weights(trace, weights, 0, 0) == weights
-    second = plot._starting_weights(trace, weights, 0, 1)
+    assert model_network._starting_weights(trace, weights, 0, 0) == weights
+    second = model_network._starting_weights(trace, weights, 0, 1)
     first_updates = trace.filter(sample=0).updates
     for u, v, new in zip(
         first_updates.source, first_updates.neuron, first_updates.new, strict=True
     ):
         assert second[u, v] == new
     trained = {e: 99.0 for e in weights}
-    assert plot._starting_weights(trace, trained, 0, 0) == weights
+    assert model_network._starting_weights(trace, trained, 0, 0) == weights
 
 
 # ----------------------------------------------------------------------
@@ -358,22 +370,52 @@ def test_starting_weights_come_from_the_trace(worked):
 
 
 def test_plot_never_imports_the_engine():
-    tree = ast.parse(Path(plot.__file__).read_text())
     imported = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            imported |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            imported.add(node.module or "")
+    for path in Path(plot.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                imported.add(node.module or "")
     forbidden = {"trio", "neurosim.network", "neurosim.simulation", "neurosim.neuron"}
     assert not {name for name in imported if name.split(".")[0] == "trio"}
     assert not imported & forbidden
-    assert {name for name in imported if name.startswith("neurosim")} <= {
-        "neurosim._colors",  # shared with the browser page
+    outside = {
+        name
+        for name in imported
+        if name.startswith("neurosim") and not name.startswith("neurosim.plot")
+    }
+    assert outside <= {
         "neurosim._files",  # the one way a file is written
+        "neurosim.graph",
+        "neurosim.messages",
         "neurosim.trace",
         "neurosim.errors",
     }
+
+
+def test_the_figures_take_the_kinds_from_the_one_table():
+    package = Path(plot.__file__).parent
+    for path in package.glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert '"forward", "backward"' not in text, path.name
+
+
+def test_the_figure_models_do_not_import_matplotlib():
+    """The models are plain data: an HTML page (or a test) reads them without
+    matplotlib; only the renderers import it, when first used."""
+    code = (
+        "import sys\n"
+        "import neurosim.plot\n"
+        "from neurosim.plot import labels, model_network, model_timeline, style\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'))\n"
+        "neurosim.plot.timeline\n"
+        "print('matplotlib' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split("\n")[:2] == ["[]", "True"]
 
 
 def test_loss_overlays_labelled_runs_in_distinct_colours():
@@ -398,19 +440,11 @@ def test_timeline_value_labels_do_not_overlap():
     X, Z = rng.uniform(-1, 1, (1, 2)), rng.uniform(0, 1, (1, 1))
     trace = neurosim.Network(article_network()).train(X, Z, record=True).trace
     ax = plot.timeline(trace)
-    ax.figure.canvas.draw()
-    renderer = ax.figure.canvas.get_renderer()
-    boxes = [
-        t.get_window_extent(renderer) for t in ax.texts if t.get_gid() == plot.VALUE_GID
-    ]
-    assert len(boxes) == len(trace)
-    overlaps = [
-        (i, j)
-        for i in range(len(boxes))
-        for j in range(i)
-        if boxes[i].overlaps(boxes[j])
-    ]
-    assert len(overlaps) <= 1, overlaps  # crossing bundles may touch once at most
+    boxes = rendered_boxes(ax, VALUE_GID)  # turned with their label
+    # 14 forward messages carry 7 values (each sent to two or three
+    # neurons at once): one label each, and one per backward message.
+    assert len(boxes) == 7 + 8
+    assert overlapping(boxes) == []
     plt.close(ax.figure)
 
 
@@ -445,7 +479,7 @@ def edge_lines(ax, G) -> list:
     """Each connection as drawn: a segment between its neurons' centres."""
     from matplotlib.path import Path as MplPath
 
-    pos = plot._positions(plot._graph_layers(G))
+    pos = model_network._positions(model_network._graph_layers(G))
     return [MplPath(ax.transData.transform([pos[u], pos[v]])) for u, v in G.edges]
 
 
@@ -500,7 +534,7 @@ def test_animation_heading_fits_a_long_title(worked, tmp_path, monkeypatch):
     assert len(title) >= 40
     seen = []
 
-    class Recorder(plot._GifWriter):
+    class Recorder(mpl_animation._GifWriter):
         def grab_frame(self, **savefig_kwargs):
             super().grab_frame(**savefig_kwargs)
             figure = self.fig
@@ -511,7 +545,7 @@ def test_animation_heading_fits_a_long_title(worked, tmp_path, monkeypatch):
             boxes += [legend.get_window_extent(renderer) for legend in figure.legends]
             seen.append((names, boxes, figure.bbox))
 
-    monkeypatch.setattr(plot, "_GifWriter", Recorder)
+    monkeypatch.setattr(mpl_animation, "_GifWriter", Recorder)
     plot.animate(trace, G, tmp_path / "a.gif", fps=4, title=title)
     assert seen
     for names, boxes, frame in seen:
@@ -576,7 +610,7 @@ def test_timeline_value_labels_clear_of_arrowheads_and_updates():
     trace = neurosim.Network(article_network()).train(X, Z, record=True).trace
     ax = plot.timeline(trace)
     boxes = rendered_boxes(ax, VALUE_GID)
-    assert len(boxes) == len(trace)
+    assert len(boxes) == len(plot.timeline_model(trace).labels) == 7 + 8
     lanes = {str(t.get_text()): k for k, t in enumerate(ax.get_yticklabels())}
     tips = [
         (t, lanes[str(v)])
@@ -779,3 +813,246 @@ def test_timeline_fates_survive_a_csv_round_trip(tmp_path):
     again = Trace.read_csv(tmp_path / "trace.csv")
     ax = plot.timeline(again, sample=range(8), values=False)
     assert len(fate_points(ax, plot.DROPPED_GID)) == len(trace.filter(fate="dropped"))
+
+
+# ----------------------------------------------------------------------
+# the timeline model: what the figure shows, as plain data
+
+
+def points_of(model, xy):
+    """Data coordinates in the model's nominal points (y upwards)."""
+    x0, y0, x1, y1 = model.plot_box
+    (a, b), (bottom, top) = model.xlim, model.ylim
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    return np.stack(
+        [
+            x0 + (xy[:, 0] - a) / (b - a) * (x1 - x0),
+            y0 + (xy[:, 1] - bottom) / (top - bottom) * (y1 - y0),
+        ],
+        axis=1,
+    )
+
+
+def label_boxes(model, factor=1.0):
+    """Each value label's box (turned with it) in the model's nominal points,
+    as a closed polygon; `factor` shrinks it about its centre."""
+    from matplotlib.path import Path as MplPath
+
+    centres = points_of(model, [(label.x, label.y) for label in model.labels])
+    boxes = []
+    for (x, y), label in zip(centres, model.labels, strict=True):
+        a = np.radians(label.angle)
+        u, n = np.array([np.cos(a), np.sin(a)]), np.array([-np.sin(a), np.cos(a)])
+        w, h = factor * label.width / 2, factor * label.height / 2
+        corners = [
+            (x, y) + su * w * u + sn * h * n
+            for su, sn in ((-1, -1), (1, -1), (1, 1), (-1, 1))
+        ]
+        boxes.append(MplPath([*corners, corners[0]], closed=True))
+    return boxes
+
+
+def arrows_under(model, box, own):
+    """The arrows (but `own`) that pass through a label's box."""
+    hit = []
+    for k, arrow in enumerate(model.arrows):
+        if k in own:
+            continue
+        p, q = points_of(model, [arrow.start, arrow.end])
+        samples = p + np.linspace(0, 1, 400)[:, None] * (q - p)
+        if box.contains_points(samples).any():
+            hit.append(k)
+    return hit
+
+
+@pytest.fixture(scope="module")
+def worked_step():
+    import neurosim
+    from neurosim.examples import WORKED_EXAMPLE_DATA
+
+    net = neurosim.Network(worked_example())
+    return net.train(*WORKED_EXAMPLE_DATA, learning_rate=0.1, record=True).trace
+
+
+def test_timeline_model_writes_each_value_sent_once(worked_step):
+    """The worked example's inputs send 1 and 1.5 to both hidden neurons,
+    which send 4.5 and 5.75 to both outputs: one label each, in the fan of
+    its two arrows (they used to stack in pairs)."""
+    model = plot.timeline_model(worked_step)
+    forward = [label for label in model.labels if label.color == plot.COLORS["forward"]]
+    assert [label.text for label in forward] == ["1", "1.5", "4.5", "5.75"]
+    assert [len(label.arrows) for label in forward] == [2, 2, 2, 2]
+    for label in forward:
+        senders = {model.arrows[k].source for k in label.arrows}
+        assert len(senders) == 1
+    backward = [label.text for label in model.labels if label not in forward]
+    assert sorted(backward) == sorted(["−6.93", "−2.887", "−35", "−14"])
+
+
+def crossings(model):
+    """Where two arrows cross, in the model's nominal points."""
+    points = []
+    segments = [points_of(model, [a.start, a.end]) for a in model.arrows]
+    for i in range(len(segments)):
+        for j in range(i):
+            (p, q), (r, t) = segments[i], segments[j]
+            d = np.array([[q[0] - p[0], r[0] - t[0]], [q[1] - p[1], r[1] - t[1]]])
+            if abs(np.linalg.det(d)) < 1e-9:
+                continue
+            f, g = np.linalg.solve(d, r - p)
+            if 1e-6 < f < 1 - 1e-6 and 1e-6 < g < 1 - 1e-6:
+                points.append(p + f * (q - p))
+    return points
+
+
+def test_timeline_model_labels_are_clear(worked_step):
+    """No two labels overlap, no label covers a crossing of two arrows (the
+    −35 used to sit where two backward arrows cross) and no other arrow
+    passes through a label's middle."""
+    model = plot.timeline_model(worked_step)
+    boxes = label_boxes(model)
+    assert all(label.clear for label in model.labels)
+    assert overlapping(boxes) == []
+    points = crossings(model)
+    assert len(points) == 3  # i1→h2 × i2→h1, h1→o2 × h2→o1, o1→h2 × o2→h1
+    covered = [
+        label.text
+        for label, box in zip(model.labels, boxes, strict=True)
+        if box.contains_points(points).any()
+    ]
+    assert covered == []
+    through = {
+        label.text: arrows_under(model, box, label.arrows)
+        for label, box in zip(model.labels, label_boxes(model, 0.6), strict=True)
+    }
+    assert through == {text: [] for text in through}
+    # All are clear of every other arrow, not only in their middle (−2.887
+    # has no room level between the crossings: it is turned along its arrow).
+    assert [label.text for label in model.labels if label.angle] == ["−2.887"]
+    whole = [
+        arrows_under(model, box, label.arrows)
+        for label, box in zip(model.labels, boxes, strict=True)
+    ]
+    assert whole == [[]] * len(model.labels)
+
+
+def test_timeline_model_article_network_forward_labels_do_not_pile():
+    import neurosim
+    from neurosim.examples import article_network
+
+    trace = (
+        neurosim.Network(article_network())
+        .train([[1.0, 0.5]], [[1.0]], learning_rate=0.5, record=True)
+        .trace
+    )
+    model = plot.timeline_model(trace)
+    forward = [a for a in model.arrows if a.kind == "forward"]
+    labels = [
+        label
+        for label in model.labels
+        if model.arrows[label.arrows[0]].kind == "forward"
+    ]
+    assert len(forward) == 14
+    assert len(labels) == 7  # x1, x2, 1, 2, 3, 4, 5: each sends one value
+    assert overlapping(label_boxes(model)) == []
+
+
+@pytest.fixture(scope="module")
+def batch_trace():
+    import neurosim
+
+    net = neurosim.Network(worked_example())
+    X = [[1.0, 1.5], [0.5, 0.2], [0.1, 0.9], [0.3, 0.3]]
+    history = net.train(
+        X, [[0.0, 1.0]] * 4, learning_rate=0.1, batch_size=4, record=True
+    )
+    return history.trace
+
+
+def test_timeline_of_a_batch_says_batch(batch_trace):
+    model = plot.timeline_model(batch_trace)
+    assert model.batch
+    assert model.title.startswith("Messages of epoch 0, batch 0")
+    assert "sample" not in model.title.split("\n")[0]
+    assert "the first of the batch's 4 samples" in model.title
+    by_sample = plot.timeline_model(batch_trace, color_by="sample")
+    assert by_sample.legend[0].label == "batch 0"
+    # A batch's vector is written by its first sample: as short as a number.
+    assert [label.text for label in model.labels][:2] == ["[1, …]", "[1.5, …]"]
+    assert overlapping(label_boxes(model)) == []
+    ax = plot.timeline(batch_trace)
+    assert ax.get_title() == model.title
+
+
+@pytest.fixture(scope="module")
+def mnist_like_trace():
+    import neurosim
+
+    net = neurosim.Network(neurosim.layered([784, 32, 10], seed=0))
+    X = np.random.default_rng(0).random((1, 784))
+    return net.train(X, np.eye(10)[[3]], learning_rate=0.1, record=True).trace
+
+
+def test_timeline_lanes_take_height_by_what_they_show(mnist_like_trace):
+    """784-32-10: the input lanes receive nothing; they used to take 95% of
+    the height (784 of 826 lanes) and squeeze the hidden and output layers
+    and their labels together."""
+    model = plot.timeline_model(mnist_like_trace)
+    assert model.aggregated
+    bottom, top = model.ylim
+    share = {band.name: (band.y1 - band.y0) / (bottom - top) for band in model.bands}
+    assert [band.quiet for band in model.bands] == [True, False, False]
+    assert share["input"] < 0.1
+    assert share["hidden"] > 0.6
+    assert share["output"] > 0.2
+    # Each band has room for its two-line label, in the nominal figure.
+    points_per_unit = (model.plot_box[3] - model.plot_box[1]) / (bottom - top)
+    for band in model.bands:
+        assert (band.y1 - band.y0) * points_per_unit > 2 * 1.2 * 10
+    # The lanes of a band fill it, in order.
+    hidden = [lane for lane in model.lanes if lane.layer == 1]
+    assert hidden[0].y - hidden[0].height / 2 == pytest.approx(model.bands[1].y0)
+    assert np.all(np.diff([lane.y for lane in hidden]) > 0)
+
+
+def test_timeline_band_labels_do_not_overlap_when_drawn(mnist_like_trace):
+    ax = plot.timeline(mnist_like_trace)
+    ax.figure.canvas.draw()
+    renderer = ax.figure.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in ax.get_yticklabels()]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "input\n(784)",
+        "hidden\n(32)",
+        "output\n(10)",
+    ]
+    assert not any(boxes[i].overlaps(boxes[j]) for i in range(3) for j in range(i))
+
+
+def test_timeline_model_to_dict_is_plain_json(worked_step):
+    import json
+
+    model = plot.timeline_model(worked_step)
+    data = model.to_dict()
+    assert json.loads(json.dumps(data, allow_nan=False)) == data
+    assert set(data) >= {
+        "title",
+        "lanes",
+        "bands",
+        "arrows",
+        "labels",
+        "updates",
+        "legend",
+    }
+    assert [lane["name"] for lane in data["lanes"]] == [
+        "i1",
+        "i2",
+        "h1",
+        "h2",
+        "o1",
+        "o2",
+    ]
+    first = data["arrows"][0]
+    assert (first["kind"], first["source"], first["value"]) == ("forward", "i1", 1.0)
+    assert len(data["arrows"]) == len(worked_step)
+    assert len(data["updates"]) == 4  # the marks: one per neuron and time
+    assert "TimelineModel" in repr(model)

@@ -51,8 +51,9 @@ def imports_of(path: Path) -> set[str]:
 
 def import_graph() -> dict[str, set[str]]:
     graph = {}
-    for path in sorted((ROOT / "neurosim").glob("*.py")):
-        name = "neurosim" if path.stem == "__init__" else f"neurosim.{path.stem}"
+    for path in sorted((ROOT / "neurosim").rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
         graph[name] = imports_of(path) - {name}
     modules = set(graph)
     return {name: {m for m in deps if m in modules} for name, deps in graph.items()}

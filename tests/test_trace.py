@@ -12,8 +12,11 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from neurosim.errors import DataError
+import neurosim
+from neurosim.errors import DataError, NetworkError
 from neurosim.examples import worked_example
+from neurosim.graph import generations
+from neurosim.plot import model_network
 from neurosim.trace import CSV_COLUMNS, Trace
 
 # The worked example of background.md (seed 000): a 2-2-2 identity network.
@@ -237,6 +240,31 @@ def test_layers_and_iterations():
         ["b"],
         ["c"],
     ]
+
+
+def test_layers_are_the_graph_generations():
+    """One computation of layers: the trace's, the topology's and the
+    figures' are neurosim.graph.generations, in the same order."""
+    G = nx.DiGraph()
+    G.add_nodes_from(["x2", "x1", "h2", "h1", "o"])
+    edges = [("x1", "h1"), ("x2", "h1"), ("x1", "h2"), ("x2", "o"), ("h2", "o")]
+    G.add_edges_from([*edges, ("h1", "o")], weight=1.0)
+    expected = [["x2", "x1"], ["h2", "h1"], ["o"]]
+    assert generations(G) == expected
+    assert neurosim.validate(G, inputs=["x2", "x1"]).layers() == expected
+    rows = [(0, 0, "forward", u, v, 0.0, 1.0, 1.0) for u, v in G.edges]
+    assert Trace.from_rows(rows, [], list(G.nodes)).layers() == expected
+    assert model_network._graph_layers(G) == expected
+    with pytest.raises(NetworkError, match="cycle"):
+        generations(nx.DiGraph([("a", "b"), ("b", "a")]))
+    # No other module walks the graph in generations.
+    package = Path(neurosim.__file__).parent
+    walkers = {
+        path.relative_to(package).as_posix()
+        for path in package.rglob("*.py")
+        if "topological_generations(" in path.read_text(encoding="utf-8")
+    }
+    assert walkers == {"graph.py"}
 
 
 def test_layers_cycle():
@@ -650,6 +678,7 @@ def test_trace_imports_only_errors_from_neurosim():
         "neurosim._files",  # the one way a file is written
         "neurosim._viewer",  # Trace.to_html's page (it imports no trace)
         "neurosim.errors",
+        "neurosim.graph",  # the one computation of layers
         "neurosim.messages",  # the one table of message kinds
     }
     assert "trio" not in modules

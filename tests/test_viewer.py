@@ -226,6 +226,13 @@ def test_the_page_uses_the_colours_of_the_figures(tmp_path):
     assert data["sample_colors"] == list(plot.SAMPLE_COLORS)
 
 
+def test_the_page_names_layers_as_the_figures_do():
+    from neurosim.plot.model_network import _layer_names
+
+    for count in range(6):
+        assert _viewer._layer_names(count) == _layer_names(count)
+
+
 def test_the_worked_example_page_is_small(tmp_path):
     page = worked_example().to_html(tmp_path / "page.html")
     assert page.stat().st_size < 100_000

@@ -106,3 +106,21 @@ def reference_and_plots(net: Network) -> None:
     last = net.last_trace
     if last is not None:
         assert_type(len(last), int)
+
+
+def data_sets(net: Network) -> None:
+    data = neurosim.datasets.circle(n=100, noise=0.1, seed=0)
+    assert_type(data, neurosim.datasets.Dataset)
+    assert_type(data.X, Array)
+    assert_type(data.labels, NDArray[np.int64])
+    assert_type(data.class_names, tuple[str, ...])
+    assert_type(data.n_classes, int)
+    train, test = neurosim.datasets.split(data, test=0.25, seed=1)
+    assert_type(train, neurosim.datasets.Dataset)
+    assert_type(test.Z, Array)
+    net.train(train.X, train.Z, epochs=2)
+    (X_train, Z_train), _ = neurosim.datasets.split(X, Z)
+    assert_type(X_train, NDArray[np.generic])
+    assert_type(Z_train, NDArray[np.generic])
+    assert_type(neurosim.datasets.split(X).test, NDArray[np.generic])
+    assert_type(neurosim.datasets.digits(), neurosim.datasets.Dataset)

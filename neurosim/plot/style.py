@@ -1,0 +1,106 @@
+"""The look shared by every figure: colours, line styles, the axes' style.
+
+Plain data (no matplotlib): the figure models and the HTML page use these
+too. Message kinds are keyed by :data:`neurosim.messages.KINDS`, the one
+table of kinds.
+
+Colours: forward messages blue, backward messages vermillion, feedback
+reddish purple, parameter updates green (Okabe–Ito, safe for colour-blind
+readers); weights on a purple (negative) – grey – green (positive) scale
+(:data:`WEIGHT_COLORS`). A timeline coloured by iteration uses
+:data:`SAMPLE_COLORS` (Paul Tol's "muted" scheme, also safe for colour-blind
+readers) and shows the kinds by line style.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from neurosim.messages import KINDS
+
+__all__ = [
+    "COLORS",
+    "GRID",
+    "INK",
+    "KIND_LINESTYLES",
+    "KIND_LINESTYLE_NAMES",
+    "MUTED",
+    "OKABE_ITO",
+    "SAMPLE_COLORS",
+    "WEIGHT_COLORS",
+    "style_axes",
+]
+
+#: Okabe & Ito's palette, distinct for colour-blind readers: the colours
+#: of the kinds, and of the scenarios' series.
+OKABE_ITO = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky blue": "#56B4E9",
+    "bluish green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish purple": "#CC79A7",
+}
+#: Colours of the message kinds (:data:`neurosim.messages.KINDS`) and of
+#: updates.
+COLORS = dict(
+    zip(
+        KINDS,
+        (OKABE_ITO["blue"], OKABE_ITO["vermillion"], OKABE_ITO["reddish purple"]),
+        strict=True,
+    ),
+    update=OKABE_ITO["bluish green"],
+)
+#: One colour per iteration in ``timeline(color_by="sample")``: Paul Tol's
+#: "muted" qualitative scheme, distinct for colour-blind readers; it cycles
+#: beyond nine iterations.
+SAMPLE_COLORS = (
+    "#332288",
+    "#CC6677",
+    "#117733",
+    "#88CCEE",
+    "#882255",
+    "#DDCC77",
+    "#44AA99",
+    "#AA4499",
+    "#999933",
+)
+#: Line styles of the message kinds when the colour shows the iteration
+#: (matplotlib's dash tuples: offset, (on, off) in points).
+KIND_LINESTYLES: dict[str, Any] = dict(
+    zip(KINDS, ("-", (0, (4.0, 2.0)), (0, (1.0, 1.5))), strict=True)
+)
+#: The same line styles in words, for legends.
+KIND_LINESTYLE_NAMES = dict(zip(KINDS, ("solid", "dashed", "dotted"), strict=True))
+#: Text and outlines.
+INK = "#222222"
+#: Captions and secondary text.
+MUTED = "#6b6b6b"
+#: Grid lines and lanes.
+GRID = "#e4e4e4"
+#: Weights: purple for negative, grey near zero, green for positive.
+WEIGHT_COLORS = ("#762a83", "#af8dc3", "#cfcfcf", "#7fbf7b", "#1b7837")
+
+
+def style_axes(ax: Any) -> Any:
+    """Give a matplotlib Axes the look of neurosim's charts; return it.
+
+    A light grid behind the data, no top or right spine: what
+    :func:`neurosim.plot.loss` and the scenarios' charts share.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from neurosim.plot import style_axes
+    >>> figure, ax = plt.subplots()
+    >>> style_axes(ax).spines["top"].get_visible()
+    False
+    >>> plt.close(figure)
+    """
+    ax.grid(color=GRID, linewidth=0.8)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return ax
