@@ -66,6 +66,28 @@ def test_eta_0_1_diverges_with_a_clear_error():
     assert net.weights == before  # a failed call leaves the network as it was
 
 
+def test_the_divergence_carries_the_losses_so_far():
+    net = neurosim.Network(worked_example())
+    with pytest.raises(neurosim.DivergenceError) as info:
+        net.train(X, Z, learning_rate=0.1, epochs=50)
+    error = info.value
+    assert error.epoch == 7  # a weight overflows in the 8th step
+    history = error.history
+    assert history.epochs == 7
+    assert history.trace is None
+    # the run that stops just before, bit for bit
+    net = neurosim.Network(worked_example())
+    before = net.train(X, Z, learning_rate=0.1, epochs=7)
+    np.testing.assert_array_equal(history.loss, before.loss)
+    np.testing.assert_array_equal(history.epoch_loss, before.epoch_loss)
+    np.testing.assert_array_equal(history.outputs, before.outputs)
+    np.testing.assert_array_equal(history.ends, before.ends)
+    assert history.epoch_loss[0] == pytest.approx(114.6753125, abs=1e-12)
+    assert history.loss[1] == pytest.approx(490.59955203, rel=1e-9)
+    assert np.all(np.diff(history.epoch_loss) > 0)  # E grows every step
+    assert np.isfinite(history.epoch_loss).all()
+
+
 def test_eta_0_02_converges():
     net = neurosim.Network(worked_example())
     history = net.train(X, Z, learning_rate=0.02, epochs=30)
