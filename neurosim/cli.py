@@ -337,10 +337,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", required=True, metavar="FILE", help="the image to write (.png, .svg)"
     )
     plotting.add_argument(
-        "--epoch", type=non_negative_int, metavar="N", help="epoch (default: first)"
+        "--epoch",
+        type=non_negative_int,
+        metavar="N",
+        help="epoch, counted from 0 (default: the first)",
     )
     plotting.add_argument(
-        "--sample", type=non_negative_int, metavar="N", help="sample (default: first)"
+        "--sample",
+        type=non_negative_int,
+        metavar="N",
+        help="sample, counted from 0 (default: the first)",
     )
     plotting.add_argument("--quiet", action="store_true", help="print only errors")
     plotting.add_argument(
