@@ -44,7 +44,7 @@ def test_one_step_matches_the_hand_calculation():
     for name, edge in WORKED_EXAMPLE_NAMES.items():
         assert net.weights[edge] == pytest.approx(after[name], abs=1e-12), name
     assert net.biases == {}  # the article's neurons have no bias
-    # the article's own number for w5 (it prints -1.3986, a rounding slip)
+    # the article prints -1.3986 for w5: a slip, not a rounding (-1.39875 -> -1.3988)
     assert net.weights["h1", "o1"] == pytest.approx(-1.39875, abs=1e-12)
 
 
