@@ -524,7 +524,8 @@ class Network:
 
     Examples
     --------
-    The worked example of seed 000: a 2-2-2 identity network, one step.
+    The worked example (one backpropagation step by hand): a 2-2-2 identity
+    network, one step.
 
     >>> import neurosim
     >>> G = neurosim.layered(

@@ -1,6 +1,6 @@
 """Four learning rules on the article's network: how far from the gradient?
 
-The 2-3-2-1 sigmoid network of seed 001 (``article_network``) learns a smooth
+The 2-3-2-1 sigmoid network of the article (``article_network``) learns a smooth
 two-dimensional step, ``z = 0.1 + 0.8·σ(4·x1)·σ(4·x2)``, with plain SGD and
 each of the four rules of ``docs/concepts.md``:
 

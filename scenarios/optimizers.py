@@ -3,7 +3,7 @@
 A 2-8-8-1 network (tanh, tanh, identity output) learns a smooth surface,
 ``z = 0.8·sin(π·x1)·cos(π·x2/2)``, from 128 samples in mini-batches of 32.
 Every neuron applies the optimizer to its own incoming weights and bias
-(seed 003 of the source material: the update methods of an affine layer,
+(the update methods that a note on the affine layer names beside SGD,
 here local to each neuron). The four runs start from the same weights and
 see the same batches in the same order; only the update rule and its
 learning rate differ: SGD η = 0.5, momentum η = 0.2 (μ = 0.9), AdaGrad

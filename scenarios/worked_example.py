@@ -1,10 +1,10 @@
-"""The article's worked example: one step of backpropagation on a 2-2-2 network.
+"""A worked example by hand: one step of backpropagation on a 2-2-2 network.
 
-Seed 000 of the source material: inputs i1 = 1, i2 = 1.5, targets o1 = 2.5,
+The worked example that neurosim starts from: inputs i1 = 1, i2 = 1.5, targets o1 = 2.5,
 o2 = 3, identity neurons, weights w1..w8 = 1.5, 2, 2, 2.5, 1.2, 2.5, 0.5, 1
 and η = 0.1. The scenario takes that step with the actors and prints the
-weights before and after it beside the article's names, then repeats it: with
-the article's η = 0.1 the error grows until the training diverges, with
+weights before and after it beside the worked example's names, then repeats
+it: with the worked example's η = 0.1 the error grows until the training diverges, with
 η = 0.02 it converges.
 
 Writes timeline.png (the messages of the step), network.png (the weights
@@ -20,9 +20,9 @@ from neurosim import plot, scenario
 from neurosim.examples import WORKED_EXAMPLE_DATA, WORKED_EXAMPLE_NAMES, worked_example
 
 X, Z = WORKED_EXAMPLE_DATA
-ARTICLE_ETA = 0.1  # the article's learning rate: repeating its step diverges
+ARTICLE_ETA = 0.1  # the worked example's learning rate: repeating its step diverges
 SMALL_ETA = 0.02  # small enough for the error to fall every step
-ARTICLE_W5 = -1.3986  # what the article prints for w5 after the step
+ARTICLE_W5 = -1.3986  # what the worked example prints for w5 after the step
 
 
 def add_options(parser):
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         argv,
         epochs=30,
         epochs_help=f"epochs of the η = {SMALL_ETA} run",
-        seed_help="unused: the article fixes the weights",
+        seed_help="unused: the worked example fixes the weights",
         extra=add_options,
     )
     net = neurosim.Network(worked_example())
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     print_step(run, step, before, net)
 
     run.say()
-    run.say("Repeating the step, as the article suggests:")
+    run.say("Repeating the step, as the worked example suggests:")
     diverging, error = repeat_until_divergence()
     converging = train_small_eta(run)
     print_repetitions(run, diverging, error, converging)
@@ -61,14 +61,14 @@ def main(argv: list[str] | None = None) -> int:
     run.save(figure, "network.png")
     run.save(loss_figure(diverging, error, converging), "loss.png")
     if not run.options.no_animation:
-        title = f"worked example (seed 000), one step, η = {ARTICLE_ETA}"
+        title = f"worked example, one step, η = {ARTICLE_ETA}"
         plot.animate(step.trace, before, run.path("animation.gif"), title=title)
     run.save_trace(step.trace)
     return run.finish()
 
 
 def print_step(run, step, before, net):
-    """The step as the article writes it: forward values, E, then w1..w8."""
+    """The step as the worked example writes it: forward values, E, then w1..w8."""
     trace = step.trace
     forward = trace.filter(kind="forward")
     backward = trace.filter(kind="backward")
@@ -84,7 +84,7 @@ def print_step(run, step, before, net):
     o1, o2 = step.outputs[0]
     (i1, i2), (z1, z2) = X[0], Z[0]
     f = scenario.fmt
-    run.say("Worked example (seed 000 of the source material):")
+    run.say("Worked example: one step of backpropagation, as done by hand")
     run.say(f"  a 2-2-2 network of identity neurons, one step with η = {ARTICLE_ETA}")
     run.say(f"  inputs i1 = {f(i1)}, i2 = {f(i2)}; targets o1 = {f(z1)}, o2 = {f(z2)}")
     run.say()
@@ -114,18 +114,18 @@ def print_step(run, step, before, net):
         old, new = before.edges[u, v]["weight"], net.weights[u, v]
         note = ""
         if name == "w5":
-            note = f"the article prints {ARTICLE_W5}: a slip, not a rounding"
+            note = f"the worked example prints {ARTICLE_W5}: a slip, not a rounding"
         rows.append([name, f"{u} → {v}", old, new, (old - new) / ARTICLE_ETA, note])
     run.table(["weight", "connection", "before", "after", "∂E/∂w", ""], rows)
     run.paragraph(
-        "As in the article, the neurons have no bias (node attribute bias=None), "
-        "so every step is the article's, not only this one.",
+        "As in the worked example, the neurons have no bias (node attribute "
+        "bias=None), so every step is the worked example's, not only this one.",
         indent=2,
     )
 
 
 def repeat_until_divergence(limit=100):
-    """Train with the article's η for up to `limit` epochs.
+    """Train with the worked example's η for up to `limit` epochs.
 
     Returns the history of the epochs before a value overflowed (the
     error's :attr:`~neurosim.DivergenceError.history`) and the error, or the
@@ -212,8 +212,7 @@ def loss_figure(diverging, error, converging):
     ax.set_xlim(-0.5, epochs - 0.5)
     ax.legend(frameon=False, fontsize=9, loc="upper right")
     ax.set_title(
-        f"Worked example: the article's η = {ARTICLE_ETA} diverges, "
-        f"η = {SMALL_ETA} converges",
+        f"Worked example: its η = {ARTICLE_ETA} diverges, η = {SMALL_ETA} converges",
         fontsize=12,
     )
     return ax

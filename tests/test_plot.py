@@ -19,7 +19,7 @@ from neurosim.examples import worked_example
 from neurosim.plot import ARRIVALS_GID, BIAS_GID, MESSAGE_GID, VALUE_GID, WEIGHT_GID
 from neurosim.trace import Trace
 
-# The worked example of background.md (seed 000).
+# The worked example (one step by hand on a 2-2-2 identity network).
 WORKED_WEIGHTS = nx.get_edge_attributes(worked_example(), "weight")
 
 

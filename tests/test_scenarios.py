@@ -41,7 +41,7 @@ def assert_files(folder, *names):
 
 
 # ----------------------------------------------------------------------
-# worked example (seed 000)
+# worked example (one step by hand)
 
 
 def test_worked_example_prints_the_article_step(tmp_path, capsys):
@@ -49,7 +49,7 @@ def test_worked_example_prints_the_article_step(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "114.6753125" in out
     assert "-1.39875" in out
-    assert "the article prints -1.3986: a slip, not a rounding" in out
+    assert "the worked example prints -1.3986: a slip, not a rounding" in out
     for name in neurosim.examples.WORKED_EXAMPLE_NAMES:
         assert f"\n  {name} " in out
     assert "h1 = i1·w1 + i2·w3 = 4.5" in out
@@ -111,7 +111,7 @@ def test_worked_example_eta_0_1_grows_until_it_diverges():
 
 
 # ----------------------------------------------------------------------
-# perceptron (seed 002)
+# perceptron (one sigmoid neuron with a bias)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 7])
@@ -157,7 +157,7 @@ def test_perceptron_learns_and(tmp_path, capsys):
 
 
 # ----------------------------------------------------------------------
-# article network (seed 001) and XOR
+# article network (Bernacki & Włodarczyk) and XOR
 
 
 def test_article_network_scenario(tmp_path, capsys):

@@ -16,7 +16,7 @@ from neurosim.errors import DataError
 from neurosim.examples import worked_example
 from neurosim.trace import CSV_COLUMNS, Trace
 
-# The worked example of background.md (seed 000): a 2-2-2 identity network.
+# The worked example (one step by hand): a 2-2-2 identity network.
 LAYERS = [["i1", "i2"], ["h1", "h2"], ["o1", "o2"]]
 WEIGHTS = nx.get_edge_attributes(worked_example(), "weight")
 

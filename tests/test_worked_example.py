@@ -1,4 +1,4 @@
-"""Seed 000, the worked example, through the actors."""
+"""The worked example (one backpropagation step by hand), through the actors."""
 
 import numpy as np
 import pytest
@@ -10,7 +10,7 @@ X, Z = WORKED_EXAMPLE_DATA
 
 
 def hand_calculation():
-    """One step of backprop on seed 000, written out as in the article."""
+    """One step of backprop on the worked example, written out as it does."""
     i1, i2 = 1.0, 1.5
     w1, w2, w3, w4, w5, w6, w7, w8 = 1.5, 2.0, 2.0, 2.5, 1.2, 2.5, 0.5, 1.0
     h1 = i1 * w1 + i2 * w3  # 4.5
