@@ -7,10 +7,7 @@ raised before any neuron starts.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
-
-if TYPE_CHECKING:
-    from neurosim.network import History
+from typing import Any, NamedTuple
 
 __all__ = [
     "DataError",
@@ -85,7 +82,9 @@ class DivergenceError(ArithmeticError):
         self.sample = sample
         self.quantity = quantity
         self.training = training
-        self.history: History | None = None  # Network.train fills it in
+        # a neurosim.History, filled in by Network.train (errors.py imports
+        # nothing of neurosim, so it is not named here)
+        self.history: Any = None
         if training:
             message = (
                 f"training diverged: neuron {neuron!r} computed a non-finite "
