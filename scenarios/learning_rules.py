@@ -1,6 +1,6 @@
 """Four learning rules on the article's network: how far from the gradient?
 
-The 2-3-2-1 sigmoid network of seed 001 (``article_network``) learns a smooth
+The 2-3-2-1 sigmoid network of the article (``article_network``) learns a smooth
 two-dimensional step, ``z = 0.1 + 0.8·σ(4·x1)·σ(4·x2)``, with plain SGD and
 each of the four rules of ``docs/concepts.md``:
 
@@ -246,9 +246,9 @@ def backward_messages(G: nx.DiGraph, X, Z, rule: rules.Rule):
 
 
 def _first(losses: np.ndarray, level: float) -> int | None:
-    """The first epoch (1-based) whose mean loss is below `level`."""
+    """The first epoch (counted from 0) whose mean loss is below `level`."""
     below = np.flatnonzero(losses < level)
-    return int(below[0]) + 1 if len(below) else None
+    return int(below[0]) if len(below) else None
 
 
 def verdicts(results: dict[str, dict], base: float) -> dict[str, str]:
@@ -283,7 +283,7 @@ def verdicts(results: dict[str, dict], base: float) -> dict[str, str]:
         reached = _first(r["epoch_loss"], 0.1 * base)
         speed = (
             f"R² > 0.9 from epoch {reached}"
-            if reached
+            if reached is not None
             else f"never R² > 0.9 in {epochs} epochs"
         )
         ratio = (
@@ -384,7 +384,7 @@ def loss_figure(results: dict[str, RuleResult], base: float) -> Figure:
     figure = Figure(figsize=(7.5, 4.2), layout="constrained")
     ax = figure.add_subplot()
     for name, r in results.items():
-        epochs = np.arange(1, len(r.epoch_loss) + 1)
+        epochs = np.arange(len(r.epoch_loss))  # from 0, as plot.loss counts
         ax.plot(
             epochs, r.epoch_loss, color=COLORS[name], linewidth=1.8, label=LABELS[name]
         )
@@ -400,7 +400,7 @@ def loss_figure(results: dict[str, RuleResult], base: float) -> Figure:
         color="#777777",
     )
     ax.set_yscale("log")
-    ax.set_xlim(0, len(next(iter(results.values())).epoch_loss))
+    ax.set_xlim(0, max(1, len(next(iter(results.values())).epoch_loss) - 1))
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean loss  ½ (z − y)²")
     ax.set_title(

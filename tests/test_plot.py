@@ -30,7 +30,7 @@ from neurosim.plot import (
 from neurosim.plot import labels as plot_labels
 from neurosim.trace import Trace
 
-# The worked example of background.md (seed 000).
+# The worked example (one step by hand on a 2-2-2 identity network).
 WORKED_WEIGHTS = nx.get_edge_attributes(worked_example(), "weight")
 
 
@@ -306,6 +306,27 @@ def test_loss_linear_and_history():
     assert len(ax.get_lines()) == 2
     ax = plot.loss([3.0, 2.0, 1.0])
     assert ax.get_xlabel() == "iteration"
+
+
+def test_loss_counts_epochs_and_iterations_from_0():
+    """Epoch k's mean at x = k, as history.epoch_loss[k] and the trace number it."""
+    import neurosim
+
+    net = neurosim.Network(neurosim.layered([2, 2, 1], seed=0))
+    X, Z = [[0, 0], [0, 1], [1, 0], [1, 1]], [[0], [1], [1], [0]]
+    history = net.train(X, Z, epochs=3, batch_size=2)
+    ax = plot.loss(history.loss, samples_per_epoch=4)  # 4 samples, 2 per batch
+    dots, means = ax.get_lines()
+    np.testing.assert_array_equal(means.get_xdata(), [0, 1, 2])
+    np.testing.assert_array_equal(means.get_ydata(), history.epoch_loss)
+    # each epoch's samples spread evenly around its number
+    np.testing.assert_allclose(
+        dots.get_xdata(), np.repeat([0, 1, 2], 4) + np.tile([-3, -1, 1, 3], 3) / 8
+    )
+    assert ax.get_xlim() == (-0.5, 2.5)
+    assert [t.get_text() for t in ax.get_xticklabels()][1:4] == ["0", "1", "2"]
+    ax = plot.loss([3.0, 2.0, 1.0])  # iterations
+    np.testing.assert_array_equal(ax.get_lines()[0].get_xdata(), [0, 1, 2])
 
 
 def test_loss_divergence():
