@@ -39,7 +39,7 @@ from __future__ import annotations
 import functools
 import math
 import os
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -286,7 +286,9 @@ class _Scene:
         self.bounds = bounds  # a Bbox: labels stay inside
         self.rects: list[tuple[NDArray[np.float64], NDArray[np.float64], Any]] = []
         self.circles: list[tuple[float, float, float]] = []
-        self.lines: list[tuple[NDArray[np.float64], NDArray[np.float64], float]] = []
+        self.lines: list[
+            tuple[NDArray[np.float64], NDArray[np.float64], float, float]
+        ] = []
         self._cache: dict[str, Any] = {}
 
     def add_rect(
@@ -305,12 +307,12 @@ class _Scene:
         self.circles.append((float(centre[0]), float(centre[1]), float(radius)))
         self._cache.pop("circles", None)
 
-    def add_line(self, start: Any, end: Any) -> int:
+    def add_line(self, start: Any, end: Any, half_width: float = 0.0) -> int:
         """A soft obstacle; returns its index (to skip a label's own line)."""
         start, end = np.asarray(start, float), np.asarray(end, float)
         length = float(np.hypot(*(end - start)))
         u = (end - start) / length if length > 0 else np.array([1.0, 0.0])
-        self.lines.append(((start + end) / 2, u, length / 2))
+        self.lines.append(((start + end) / 2, u, length / 2, half_width))
         self._cache.pop("lines", None)
         return len(self.lines) - 1
 
@@ -330,7 +332,7 @@ class _Scene:
                 self._cache[name] = (
                     np.array([r[0] for r in rows]).reshape(-1, 2),
                     np.array([r[1] for r in rows]).reshape(-1, 2),
-                    np.array([(r[2], 0.0) for r in rows]).reshape(-1, 2),
+                    np.array([(r[2], r[3]) for r in rows]).reshape(-1, 2),
                 )
         return self._cache[name]
 
@@ -459,15 +461,18 @@ class _LabelPlacer(Artist):
 
     Placement runs again only when the Axes' size, limits or the dpi
     change, so labels do not move under a steady figure (nor while an
-    animation changes their text).
+    animation changes their text); with `every_draw`, at every draw (the
+    labels of an animation's moving dots), after the placers made without.
     """
 
-    def __init__(self, ax: Axes, place: Any):
+    def __init__(self, ax: Axes, place: Any, every_draw: bool = False):
         super().__init__()
         self._ax = ax
         self._place = place
         self._key: tuple[float, ...] | None = None
-        self.set_zorder(-1000)  # drawn first among the Axes' children
+        self._every_draw = every_draw
+        # Drawn first among the Axes' children.
+        self.set_zorder(-999 if every_draw else -1000)
         self.set_in_layout(False)
         ax.add_artist(self)
 
@@ -480,7 +485,7 @@ class _LabelPlacer(Artist):
             *np.round(ax.bbox.bounds).tolist(),
             *np.round(ax.viewLim.bounds, 9).tolist(),
         )
-        if key != self._key:
+        if key != self._key or self._every_draw:
             self._key = key
             self._place(renderer)
         self.stale = False
@@ -1185,8 +1190,12 @@ class _NetworkDrawing:
         node_size: float,
         arrows: bool,
         fontsize: float = 9.0,
+        line_clearance: float = 0.0,
     ):
         self.ax = ax
+        # The animation's dots move on the lines: with a clearance (points),
+        # weights go beside their line and labels keep that far from lines.
+        self.line_clearance = line_clearance
         self.label_nodes = label_nodes
         self.layers = layers
         self.node_size = node_size
@@ -1238,20 +1247,39 @@ class _NetworkDrawing:
             linewidths=1.3 if label_nodes else 0.4,
             zorder=3,
         )
+        # A name is written in its circle, in one font size for all (shrunk
+        # to fit, down to _MIN_NAME_SIZE); a name that would need a smaller
+        # size is written beside its neuron instead, in a white box (placed
+        # when drawn, clear of the other labels: _place_labels).
+        self.names: dict[Hashable, Any] = {}
+        self.outside_names: dict[Hashable, Any] = {}
         if label_nodes:
-            for node in self.nodes:
-                ax.text(
+            radius = math.sqrt(node_size) / 2
+            size, inside = _fit_names(
+                [str(node) for node in self.nodes],
+                radius - (1.3 + 1.0),  # the circle's edge and a margin
+                fontsize + 1.5,
+            )
+            for node, fits in zip(self.nodes, inside, strict=True):
+                self.names[node] = text = ax.text(
                     *self.pos[node],
                     str(node),
                     ha="center",
                     va="center",
-                    fontsize=fontsize + 1.5,
+                    fontsize=size if fits else fontsize + 1.5,
                     color=_INK,
                     zorder=4,
                 )
+                if not fits:
+                    text.set_bbox(_white_box(0.15, 0.92))
+                    self.outside_names[node] = text
 
         self.labels: dict[tuple[Hashable, Hashable], Any] = {}
         self.bias_labels: dict[Hashable, Any] = {}
+        # Labels next to a neuron, each with the texts it will show and the
+        # sides it prefers (the animation's values of the neurons).
+        self.notes: list[tuple[Hashable, Any, list[str], Sequence[str]]] = []
+        self.scene: _Scene | None = None  # what labels avoid, once drawn
         # The texts a weight label will show (an animation changes them);
         # placement makes room for the widest, in bold if it flashes.
         self.label_texts: dict[tuple[Hashable, Hashable], list[str]] = {}
@@ -1281,7 +1309,8 @@ class _NetworkDrawing:
         ys = xy[:, 1] if len(xy) else np.zeros(1)
         top, bottom = float(ys.max()), float(ys.min())
         margin = 0.62 if label_nodes else 0.3 + 0.035 * (top - bottom)
-        ax.set_xlim(-0.45, len(layers) - 1 + 0.45)
+        left, right = self._name_room(fontsize + 1.5)
+        ax.set_xlim(-left, len(layers) - 1 + right)
         ax.set_ylim(bottom - 1.4 * margin, top + margin)
         self.captions = []
         for x, (name, layer) in enumerate(
@@ -1302,15 +1331,48 @@ class _NetworkDrawing:
         _clean_axes(ax)
         _LabelPlacer(ax, self._place_labels)
 
+    def _name_room(self, size: float) -> tuple[float, float]:
+        """The margins left and right of the outer columns, in data units,
+        with room for a name written beside an input or an output."""
+        left = right = 0.45
+        if not self.outside_names:
+            return left, right
+        radius = math.sqrt(self.node_size) / 2
+
+        def reach(layer: list[Hashable]) -> float:  # points from the centre
+            return max(
+                (
+                    radius + 2.0 + _text_size(str(node), size)[0] + 0.3 * size
+                    for node in layer
+                    if node in self.outside_names
+                ),
+                default=0.0,
+            )
+
+        first, last = reach(self.layers[0]), reach(self.layers[-1])
+        if len(self.layers) == 1:
+            first = last = max(first, last)
+        # The Axes' width in points; a colour bar takes some of it later.
+        width = self.ax.get_position().width * self.ax.figure.get_figwidth() * 72
+        width *= 0.9
+        for _ in range(3):  # the margins change the scale: a few rounds settle
+            per_point = (len(self.layers) - 1 + left + right) / width
+            left = max(0.45, first * per_point)
+            right = max(0.45, last * per_point)
+        return left, right
+
     def _place_labels(self, renderer: Any) -> None:
-        """Biases next to their neuron where no connection passes, then each
-        weight on its connection, clear of every other label, of the neurons
-        and of the arrowheads, off other connections when possible.
+        """Names that do not fit in their circle beside their neuron, then
+        notes and biases next to their neuron where no connection passes,
+        then each weight on its connection, clear of every other label, of
+        the neurons and of the arrowheads, off other connections when
+        possible. Keeps what labels must avoid in ``self.scene``.
 
         Greedy: each weight takes the first clear position along its
         connection, nearest a third of the way from the source.
         """
-        if not self.labels and not self.bias_labels:
+        self.scene = None
+        if not (self.labels or self.bias_labels or self.outside_names or self.notes):
             return
         ax = self.ax
         px = renderer.points_to_pixels
@@ -1321,28 +1383,91 @@ class _NetworkDrawing:
             scene.add_circle(xy[node], radius + px(1.0))
         for caption in self.captions:
             scene.add_box(caption.get_window_extent(renderer))
-        line_of = {(u, v): scene.add_line(xy[u], xy[v]) for u, v in self.edges}
+        # With a clearance, a line is as wide as the dots that move on it.
+        clearance = px(self.line_clearance)
+        line_of = {
+            (u, v): scene.add_line(xy[u], xy[v], clearance) for u, v in self.edges
+        }
+        fixed = len(scene.rects)
 
         gap = px(2.0)
         x_axis = np.array([1.0, 0.0])
+        r = radius + gap
+        d = r * math.sqrt(0.5)
+
+        def beside(node: Hashable, half: Any, sides: Sequence[str]) -> list[Any]:
+            a, b = half
+            offsets = {
+                "below": (0.0, -(r + b)),
+                "above": (0.0, r + b),
+                "below right": (d + a, -(d + b)),
+                "above right": (d + a, d + b),
+                "below left": (-(d + a), -(d + b)),
+                "above left": (-(d + a), d + b),
+                "right": (r + a, 0.0),
+                "left": (-(r + a), 0.0),
+                "far below": (0.0, -(r + 3 * b)),  # under a label below
+                "far above": (0.0, r + 3 * b),
+            }
+            return [xy[node] + np.array(offsets[side]) for side in sides]
+
+        node_xy = np.array([xy[node] for node in self.nodes]).reshape(-1, 2)
+
+        def nearest(centre: Any, half: Any) -> Hashable | None:
+            """The neuron clearly nearest a label there, if one is: a name
+            must be nearer its own neuron than any other, by a margin."""
+            gaps = np.maximum(np.abs(node_xy - centre) - np.asarray(half), 0.0)
+            distances = np.hypot(gaps[:, 0], gaps[:, 1])
+            order = np.argsort(distances, kind="stable")
+            if len(order) > 1 and distances[order[0]] > 0.75 * distances[order[1]]:
+                return None
+            return self.nodes[int(order[0])]
+
+        around = ("below", "above", "below right", "above right")
+        around += ("below left", "above left", "right", "left")
+        inputs = set(self.layers[0]) if len(self.layers) > 1 else set()
+        outputs = set(self.layers[-1]) if len(self.layers) > 1 else set()
         texts, items = [], []
-        for node, label in self.bias_labels.items():
-            a, b = _label_half_size(label, renderer)
-            r = radius + gap
-            d = r * math.sqrt(0.5)
-            offsets = [
-                (0.0, -(r + b)),  # below
-                (0.0, r + b),  # above
-                (d + a, -(d + b)),  # below right
-                (d + a, d + b),  # above right
-                (-(d + a), -(d + b)),  # below left
-                (-(d + a), d + b),  # above left
-                (r + a, 0.0),  # right
-                (-(r + a), 0.0),  # left
-            ]
-            candidates = [xy[node] + np.array(o) for o in offsets]
+        for node, label in self.outside_names.items():
+            # Outside the outer columns, where no connection passes; above
+            # the top neuron of a hidden column, below the bottom one, else
+            # to the right. Only where the name is clearly nearer its own
+            # neuron than any other, so that a reader knows which it names;
+            # crossing a connection does not move it (its box hides the
+            # line), only a clash with a label, a neuron or the edge.
+            column = next(layer for layer in self.layers if node in layer)
+            if node in inputs:
+                sides = ("left", "below left", "above left", *around)
+            elif node in outputs:
+                sides = ("right", "below right", "above right", *around)
+            elif node == column[0]:
+                sides = ("above", "right", "left", *around)
+            elif node == column[-1]:
+                sides = ("below", "right", "left", *around)
+            else:
+                sides = ("right", "left", *around)
+            half = _label_half_size(label, renderer)
+            candidates = beside(node, half, sides)
+            clear = [c for c in candidates if nearest(c, half) == node]
             texts.append(label)
-            items.append(_Label(candidates, x_axis, (a, b), lines_are_hard=True))
+            items.append(
+                _Label(
+                    clear or candidates,
+                    x_axis,
+                    half,
+                    skip_lines=range(len(scene.lines)),
+                )
+            )
+        for node, label, strings, sides in self.notes:
+            half = _label_half_size(label, renderer, strings)
+            texts.append(label)
+            items.append(_Label(beside(node, half, sides), x_axis, half))
+        for node, label in self.bias_labels.items():
+            half = _label_half_size(label, renderer)
+            texts.append(label)
+            items.append(
+                _Label(beside(node, half, around), x_axis, half, lines_are_hard=True)
+            )
 
         # Where the arrowhead starts, back from the target's centre.
         head = radius + px(0.5 + 6.0 + 1.5) if self.arrowheads else radius + gap
@@ -1360,14 +1485,27 @@ class _NetworkDrawing:
                 end,
                 radius + gap + half[0],
                 length - head - half[0],
-                length / 3,
+                length if clearance else length / 3,
             )
+            if clearance:
+                # Beside the line, not on it, where a moving dot would cover
+                # it: above the line first, then below; nearest the neuron
+                # that updates it, where the animation's dots carry no label.
+                n = _perpendicular(direction)
+                n = n if n[1] > 0 or (n[1] == 0 and n[0] > 0) else -n
+                shift = (half[1] + clearance + px(1.0)) * n
+                candidates = [c + sign * shift for c in candidates for sign in (1, -1)]
             texts.append(label)
             items.append(
                 _Label(candidates, direction, half, skip_lines=[line_of[edge]])
             )
-        for label, centre in zip(texts, _place(scene, items), strict=True):
+        centres = _place(scene, items)
+        del scene.rects[fixed:]  # _place's last round may not be its best
+        scene._cache.pop("rects", None)
+        for label, item, centre in zip(texts, items, centres, strict=True):
             _set_display_position(label, centre)
+            scene.add_rect(centre, item.u, item.half)
+        self.scene = scene
 
     def widths(self, w: NDArray[np.float64]) -> NDArray[np.float64]:
         scale = np.abs(w) / self.weight_range
@@ -1421,6 +1559,43 @@ def _node_size(ax: Axes, layers: list[list[Hashable]]) -> float:
     widest = max((len(layer) for layer in layers), default=1)
     spacing = _axes_height_points(ax) / (widest + 1.2)
     return float(np.clip((0.55 * spacing) ** 2, 6.0, 900.0))
+
+
+# The smallest font a neuron's name is shrunk to, to fit in its circle.
+_MIN_NAME_SIZE = 7.0
+
+
+def _text_size(text: str, size: float) -> tuple[float, float]:
+    """Width and height in points of one line of text (no renderer needed)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import text_to_path
+
+    font = FontProperties(size=size)
+    width, height, _ = text_to_path.get_text_width_height_descent(
+        text, font, ismath=False
+    )
+    # A Text is at least as tall as "lp" (its layout's line height).
+    _, line, _ = text_to_path.get_text_width_height_descent("lp", font, ismath=False)
+    return width, max(height, line)
+
+
+def _fit_names(
+    names: Sequence[str], radius: float, size: float
+) -> tuple[float, list[bool]]:
+    """One font size for the names that fit in a circle of `radius` points,
+    and which names fit (at a size from `_MIN_NAME_SIZE` to `size`).
+
+    A name fits when its text's box lies within the circle; widths and
+    heights grow in proportion to the font size.
+    """
+    needed = []
+    for name in names:
+        width, height = _text_size(name, size)
+        reach = math.hypot(width / 2, height / 2)
+        needed.append(size * radius / reach if reach > 0 else size)
+    fits = [n >= _MIN_NAME_SIZE for n in needed]
+    fitting = [n for n, ok in zip(needed, fits, strict=True) if ok]
+    return min([size, *fitting]), fits
 
 
 def _resolve_show(show: bool | Literal["auto"], count: int, limit: int) -> bool:
@@ -1838,15 +2013,26 @@ def animate(
     frames: int | None = None,
     dpi: int = 100,
     title: str | None = None,
+    outputs: Mapping[Hashable, Any] | None = None,
+    targets: Mapping[Hashable, Any] | None = None,
 ) -> Path:
     """Write a GIF of one iteration: messages travelling, neurons firing.
 
     The network is drawn in layers; each message is a dot moving along its
     connection from ``sent_at`` to ``received_at`` (forward blue, backward
-    vermillion, values written beside the dots on small networks); a neuron
-    lights up in the colour of what it sends when it fires; at an update the
-    connection's width, colour and written weight change and the label
-    flashes. A clock and a strip at the bottom show virtual time.
+    vermillion, values written beside the dots on small networks, clear of
+    the other labels); a neuron lights up in the colour of what it sends
+    when it fires; at an update the connection's width, colour and written
+    weight change and the label flashes. A clock and a strip at the bottom
+    show virtual time.
+
+    On small networks each neuron shows what it computed, from the moment
+    it did: ``y`` (``x`` at an input) as the forward wave reaches it, ``δ``
+    as the backward one does (``δ = Σ`` what arrived at a hidden neuron;
+    ``δ = z − y`` at an output, with `outputs` and `targets`), and the
+    heading shows the sample's ``E = ½ Σ (z − y)²``. A line under the
+    network says that a connection shows its new weight from its update on,
+    while the dots still in flight carry values computed with the old one.
 
     Parameters
     ----------
@@ -1873,21 +2059,45 @@ def animate(
         100 dpi.
     title : str, optional
         Top-left caption; ``"epoch E, sample S"`` by default.
+    outputs, targets : mapping of output neuron to value, optional
+        The iteration's outputs ``y`` and targets ``z`` (the trace's
+        messages do not carry what an output computed): with `outputs`
+        the outputs show their ``y``, with both their ``δ = z − y`` and the
+        heading ``E``. For a trained network ``net`` and a sample ``s``,
+        ``dict(zip(net.outputs, history.outputs[s]))`` and
+        ``dict(zip(net.outputs, Z[s]))``.
 
     Returns
     -------
     pathlib.Path
         ``path``.
 
+    Raises
+    ------
+    DataError
+        The trace has no such iteration, or `outputs` or `targets` name a
+        node that is not an output of the drawn network.
+
     Examples
     --------
     >>> from neurosim.plot import animate
     >>> animate(trace, network, "iteration.gif")  # doctest: +SKIP
     PosixPath('iteration.gif')
+    >>> y = dict(zip(net.outputs, history.outputs[0]))  # doctest: +SKIP
+    >>> z = dict(zip(net.outputs, Z[0]))  # doctest: +SKIP
+    >>> animate(trace, net, "step.gif", outputs=y, targets=z)  # doctest: +SKIP
+    PosixPath('step.gif')
     """
     path = Path(path)
     figure, player = _animation_scene(
-        trace, graph, epoch=epoch, sample=sample, dpi=dpi, title=title
+        trace,
+        graph,
+        epoch=epoch,
+        sample=sample,
+        dpi=dpi,
+        title=title,
+        outputs=outputs,
+        targets=targets,
     )
     t0, t1 = player.start, player.end
     moving = frames if frames is not None else max(2, round(1.5 * (t1 - t0) * fps))
@@ -1911,9 +2121,14 @@ def animate(
 
 
 # The frame of an animation, in figure coordinates: a heading of two rows
-# (the title and the clock; the legend and the phase), the network, the
-# time strip at the bottom.
+# (the title and the clock; the legend and the phase), the network, a
+# caption, the time strip at the bottom.
 _HEADING_ROWS = (0.945, 0.875)
+_CAPTION_ROW = 0.14
+_DOT_SIZE = 70  # points², the dots of a small network
+# Where a neuron's values go, in order of preference: y above, δ below.
+_ABOVE = ("above", "far above", "above right", "above left", "below", "far below")
+_BELOW = ("below", "far below", "below right", "below left", "above", "far above")
 _ANIMATION_AXES = (0.03, 0.17, 0.94, 0.655)
 _MARGIN = 0.03
 
@@ -1926,6 +2141,8 @@ def _animation_scene(
     sample: int,
     dpi: int,
     title: str | None,
+    outputs: Mapping[Hashable, Any] | None = None,
+    targets: Mapping[Hashable, Any] | None = None,
 ) -> tuple[Figure, _Player]:
     """The figure of :func:`animate` and the player that moves its artists."""
     it = trace.filter(epoch=epoch, sample=sample)
@@ -1938,6 +2155,15 @@ def _animation_scene(
     else:
         layers = trace.layers()
         weights = dict.fromkeys(_trace_connections(trace))
+    senders = {u for u, _ in weights}
+    ends = [node for layer in layers[1:] for node in layer if node not in senders]
+    for name, given in (("outputs", outputs), ("targets", targets)):
+        unknown = [node for node in given or {} if node not in ends]
+        if unknown:
+            raise DataError(
+                f"{name} names {unknown[0]!r}, which is not an output of the "
+                f"network (its outputs: {', '.join(map(repr, ends))})"
+            )
     weights = _starting_weights(trace, weights, epoch, sample)
     updated = _updated_weights(it, weights)
     weight_range = _weight_range(weights, updated)
@@ -1959,6 +2185,7 @@ def _animation_scene(
         node_size=_node_size(ax, layers) * (1.6 if small else 1.0),
         arrows=False,
         fontsize=9.5,
+        line_clearance=math.sqrt(_DOT_SIZE) / 2,  # the dots move on the lines
     )
     # A weight label shows the old weight, then the new one, in bold while
     # it flashes: place it with room for the widest.
@@ -1973,6 +2200,8 @@ def _animation_scene(
             texts.append(_fmt(weights[edge]))
     drawing.bold_labels = True
     player = _Player(figure, ax, drawing, it, weights, label_values, small)
+    if small:
+        player.write_values(dict(outputs or {}), dict(targets or {}))
     heading = figure.text(
         _MARGIN,
         _HEADING_ROWS[0],
@@ -2138,7 +2367,7 @@ class _Player:
 
         # Dots, one scatter per kind so that each keeps its colour.
         self.dots = {}
-        size = 70 if small else 12
+        size = _DOT_SIZE if small else 12
         for kind in ("forward", "backward", "feedback"):
             mask = self.kinds == kind
             if mask.any():
@@ -2154,15 +2383,15 @@ class _Player:
                         zorder=2.8,
                     ),
                 )
+        self.dot_size = size
         self.value_labels = []
         if label_values:
             for k in range(len(it)):
                 self.value_labels.append(
-                    ax.annotate(
+                    ax.text(
+                        0.0,
+                        0.0,
                         _fmt_value(it.value[k]),
-                        xy=(0, 0),
-                        xytext=(0, 11),
-                        textcoords="offset points",
                         ha="center",
                         va="center",
                         fontsize=8.5,
@@ -2173,6 +2402,14 @@ class _Player:
                         bbox=_white_box(0.15, 0.85),
                     )
                 )
+            # Placed at each frame, clear of the weights, the neurons, the
+            # other dots and each other (_place_values).
+            _LabelPlacer(ax, self._place_values, every_draw=True)
+        self.xy = np.zeros((len(it), 2))
+        self.flying = np.zeros(len(it), dtype=bool)
+        self.sides = np.ones(len(it))
+        self.values: list[tuple[float, Any]] = []  # (time, a neuron's label)
+        self.error: tuple[float, str] | None = None  # (time, "E = ...")
 
         # When each neuron fires: forward when it sends forward (or, for an
         # output, when its last input arrives); backward when it sends back
@@ -2275,6 +2512,21 @@ class _Player:
             borderaxespad=0.0,
             borderpad=0.0,
         )
+        # Under the network: what the weights on the connections are.
+        self.caption = figure.text(
+            0.5,
+            _CAPTION_ROW,
+            "",
+            ha="center",
+            va="center",
+            fontsize=8.5,
+            color=_MUTED,
+        )
+        if self.changes and drawing.labels:
+            self.caption.set_text(
+                "A connection shows its new weight from its update on; "
+                "dots still in flight carry values computed with the old weights."
+            )
         strip = figure.add_axes((0.06, 0.07, 0.88, 0.035))
         for kind in ("forward", "backward", "feedback"):
             mask = self.kinds == kind
@@ -2312,6 +2564,133 @@ class _Player:
     def clock_text(t: float) -> str:
         return f"t = {t:5.2f}"
 
+    def write_values(
+        self, outputs: dict[Hashable, Any], targets: dict[Hashable, Any]
+    ) -> None:
+        """What each neuron computed, shown from when it did: ``y`` (``x`` at
+        an input) above it, ``δ`` below, and ``E`` in the heading.
+
+        From the trace: ``y`` is the value a neuron sends forward, ``δ`` of
+        a hidden neuron the sum of the errors it received; an output's ``y``
+        and ``z`` come from `outputs` and `targets`.
+        """
+        it, drawing = self.it, self.drawing
+        inputs = set(drawing.layers[0]) if len(drawing.layers) > 1 else set()
+        forward = it.kind == "forward"
+        errors = ~forward  # backward and feedback: δ = Σ received
+        y: dict[Hashable, tuple[float, Any]] = {}
+        for node, t, value in zip(
+            it.source[forward], it.sent_at[forward], it.value[forward], strict=True
+        ):
+            if node not in y or t < y[node][0]:
+                y[node] = (float(t), value)
+        arrived: dict[Hashable, float] = {}
+        for node, t in zip(
+            it.destination[forward], it.received_at[forward], strict=True
+        ):
+            arrived[node] = max(arrived.get(node, -math.inf), float(t))
+        for node, value in outputs.items():
+            if node in arrived:
+                y[node] = (arrived[node], value)
+        delta: dict[Hashable, tuple[float, Any]] = {}
+        for node, t, value in zip(
+            it.destination[errors],
+            it.received_at[errors],
+            it.value[errors],
+            strict=True,
+        ):
+            t0, total = delta.get(node, (-math.inf, 0.0))
+            delta[node] = (max(t0, float(t)), total + value)
+        acted: dict[Hashable, float] = {}  # an output's backward step
+        for node, t in zip(it.source[errors], it.sent_at[errors], strict=True):
+            acted[node] = min(acted.get(node, math.inf), float(t))
+        for node, t in zip(it.updates.neuron, it.updates.time, strict=True):
+            acted[node] = min(acted.get(node, math.inf), float(t))
+        squares = []
+        for node, z in targets.items():
+            if node in outputs and node in y:
+                d = np.asarray(z, dtype=float) - np.asarray(outputs[node], dtype=float)
+                delta[node] = (acted.get(node, y[node][0]), d)
+                squares.append(d**2)
+        if squares and len(squares) == len(targets):
+            e = 0.5 * np.sum(squares, axis=0)
+            when = max(y[node][0] for node in targets)
+            self.error = (when, f"E = ½ Σ (z − y)² = {_fmt_value(e)}")
+
+        for node in drawing.nodes:
+            for (symbol, sides, color), known in (
+                (("x" if node in inputs else "y", _ABOVE, "forward"), y),
+                (("δ", _BELOW, "backward"), delta),
+            ):
+                if node not in known:
+                    continue
+                t, value = known[node]
+                label = drawing.ax.text(
+                    *drawing.pos[node],
+                    f"{symbol} = {_fmt_value(value)}",
+                    ha="center",
+                    va="center",
+                    fontsize=8.5,
+                    color=COLORS[color],
+                    zorder=4.5,
+                    visible=False,
+                    bbox=_white_box(0.15, 0.9),
+                )
+                drawing.notes.append((node, label, [label.get_text()], sides))
+                self.values.append((t, label))
+
+    def _place_values(self, renderer: Any) -> None:
+        """Each dot's value beside it, clear of the other labels, of the
+        neurons and of the other dots: on its preferred side when clear."""
+        shown = [k for k, label in enumerate(self.value_labels) if label.get_visible()]
+        if not shown:
+            return
+        drawing = self.drawing
+        ax = drawing.ax
+        px = renderer.points_to_pixels
+        scene = _Scene(ax.bbox)
+        if drawing.scene is not None:  # the neurons, the weights, the notes
+            scene.rects = list(drawing.scene.rects)
+            scene.circles = list(drawing.scene.circles)
+            scene.lines = list(drawing.scene.lines)
+        else:
+            radius = px(math.sqrt(drawing.node_size) / 2)
+            for node in drawing.nodes:
+                scene.add_circle(ax.transData.transform(drawing.pos[node]), radius)
+        dot = px(math.sqrt(self.dot_size) / 2)
+        xy = ax.transData.transform(self.xy.reshape(-1, 2))
+        for k in np.flatnonzero(self.flying):
+            scene.add_circle(xy[k], dot)
+        x_axis = np.array([1.0, 0.0])
+        gap = px(1.5)
+        items = []
+        for k in shown:
+            a, b = _label_half_size(self.value_labels[k], renderer)
+            side = self.sides[k]
+            offsets = []
+            for reach in (1.0, 1.8, 2.6):
+                r = dot + gap + (reach - 1.0) * 2 * b
+                offsets += [
+                    (0.0, side * (r + b)),
+                    (0.0, -side * (r + b)),
+                    (r + a, side * (r + b) * 0.6),
+                    (-(r + a), side * (r + b) * 0.6),
+                    (r + a, -side * (r + b) * 0.6),
+                    (-(r + a), -side * (r + b) * 0.6),
+                ]
+            candidates = [xy[k] + np.array(o) for o in offsets]
+            items.append(_Label(candidates, x_axis, (a, b)))
+        # Greedy, in message order. A label with no clear place is not drawn
+        # in this frame (it shows in the next ones): never on another label.
+        for k, item in zip(shown, items, strict=True):
+            centre, hard, _ = scene.choose(item)
+            if hard:
+                scene.rects.pop()
+                scene._cache.pop("rects", None)
+                self.value_labels[k].set_visible(False)
+            else:
+                _set_display_position(self.value_labels[k], centre)
+
     def show(self, t: float, dt: float) -> None:
         drawing = self.drawing
         sent, received = self.sent, self.received
@@ -2327,22 +2706,24 @@ class _Player:
         xy = self.start_xy + (self.end_xy - self.start_xy) * fraction
         for rows, scatter in self.dots.values():
             scatter.set_offsets(xy[rows][flying[rows]].reshape(-1, 2))
+        self.xy, self.flying = xy, flying
         for k, label in enumerate(self.value_labels):
             p = fraction[k, 0]
             visible = bool(flying[k]) and 0.2 < p < 0.8
             label.set_visible(visible)
             if visible:
-                label.xy = tuple(xy[k])
-                # A dot moving up or down keeps its label on the far side
+                # A dot moving up or down prefers its label on the far side
                 # from a dot crossing its path: behind it in the first half,
-                # ahead of it in the second. A dot moving straight across has
-                # its label on the outer side (away from the others).
+                # ahead of it in the second. A dot moving straight across
+                # prefers the outer side (away from the others).
                 rise = np.sign(self.end_xy[k, 1] - self.start_xy[k, 1])
                 if rise == 0:
                     side = 1.0 if self.start_xy[k, 1] >= 0 else -1.0
                 else:
                     side = -rise if p < 0.5 else rise
-                label.xyann = (0.0, 11.0 * side)
+                self.sides[k] = side
+        for te, label in self.values:
+            label.set_visible(te <= t)
 
         # Neurons light up in the colour of what they send, then fade.
         colors = drawing.base_colors.copy()
@@ -2398,5 +2779,7 @@ class _Player:
             text = " + ".join(phases) + (" pass" if len(phases) == 1 else "")
         else:
             text = "iteration done" if t > self.stop else ""
+        if self.error is not None and self.error[0] <= t:
+            text = f"{self.error[1]}  ·  {text}" if text else self.error[1]
         self.phase.set_text(text)
         self.cursor.set_xdata([t, t])
