@@ -7,6 +7,7 @@ the eye of a reader.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import matplotlib.pyplot as plt
@@ -276,3 +277,114 @@ def test_animate_refuses_outputs_of_other_neurons(step, tmp_path):
     assert not (tmp_path / "a.gif").exists()
     with pytest.raises(DataError, match="targets names 'x'"):
         plot.animate(trace, before, tmp_path / "a.gif", targets={"x": 1.0})
+
+
+# ----------------------------------------------------------------------
+# the scenarios' figures
+
+
+def load_scenario(name):
+    """The scenario script ``scenarios/<name>.py`` as a module."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scenarios" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"_readable_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def drawn(figure, dpi=150):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(figure)
+    figure.set_dpi(dpi)  # as the scenarios save them
+    figure.canvas.draw()
+    return figure.canvas.get_renderer()
+
+
+def test_optimizer_fits_tick_labels_of_adjacent_panels_stay_apart():
+    """The "1" of one panel and the "−1" of the next are at least 1.5 em
+    apart (closer, they read as "1 −1"; they used to be 0.6 em apart)."""
+    module = load_scenario("optimizers")
+    X, _ = module.task(0)
+    G = neurosim.layered(module.SIZES, activation=list(module.ACTIVATIONS), seed=0)
+    figure = module.fits_figure(dict.fromkeys(module.LEARNING_RATES, G), X)
+    renderer = drawn(figure)
+    panels = figure.axes[:5]
+    assert [ax.get_title() for ax in panels[1:]] == list(module.LEARNING_RATES)
+    for left, right in itertools.pairwise(panels):
+        a = [t.get_window_extent(renderer) for t in left.get_xticklabels()]
+        b = [t.get_window_extent(renderer) for t in right.get_xticklabels()]
+        assert not any(p.overlaps(q) for p in a for q in b)
+        em = renderer.points_to_pixels(right.get_xticklabels()[0].get_fontsize())
+        assert b[0].x0 - a[-1].x1 >= 1.5 * em
+    y = [t.get_window_extent(renderer) for t in panels[0].get_yticklabels()]
+    assert all(box.x1 <= panels[0].bbox.x0 for box in y)
+
+
+def rule_results(module, angles):
+    checkpoints = np.arange(0, 401, 10)
+    return {
+        name: module.RuleResult(
+            name=name,
+            angles=a,
+            step_error=0.0,
+            epoch_loss=np.ones(400),
+            checkpoints=checkpoints,
+            angle_history={k: np.linspace(a[k], 5.0, len(checkpoints)) for k in (1, 2)},
+            verdict="",
+        )
+        for name, a in angles.items()
+    }
+
+
+# The angles of the learning-rules scenario at seed 0 (its printed table).
+SEED_0_ANGLES = {
+    "backprop": {1: 0.0, 2: 0.0, 3: 0.0},
+    "article": {1: 0.323, 2: 0.00835, 3: 0.0},
+    "feedback_alignment": {1: 72.7, 2: 119.0, 3: 0.0},
+    "direct_feedback_alignment": {1: 126.0, 2: 160.0, 3: 0.0},
+}
+
+
+def test_learning_rules_angle_panel_has_a_visible_bar_for_every_group():
+    """Every group shown has a finite bar of every rule shown, at least 5
+    pixels tall, labelled with its angle; what is 0° by construction is
+    left out and the figure says so."""
+    module = load_scenario("learning_rules")
+    figure = module.angles_figure(rule_results(module, SEED_0_ANGLES))
+    renderer = drawn(figure)
+    bars = figure.axes[0]
+    groups = [t.get_text().split("\n")[0] for t in bars.get_xticklabels()]
+    assert groups == ["layer 1", "layer 2"]
+    rectangles = list(bars.patches)
+    assert len(rectangles) == 3 * 2  # three rules (not backprop) × two layers
+    for rect in rectangles:
+        top = rect.get_y() + rect.get_height()
+        assert np.isfinite(top)
+        assert top > bars.get_ylim()[0]
+        assert rect.get_window_extent(renderer).height >= 5
+    labels = {t.get_text() for t in bars.texts}
+    assert labels == {"0.32°", "0.0083°", "73°", "119°", "126°", "160°"}
+    legend = [t.get_text() for t in bars.get_legend().get_texts()]
+    assert "backprop" not in legend
+    note = bars.get_xlabel()
+    assert "backprop in every layer (it is the gradient)" in note
+    assert "layer 3 (neuron 6) under every rule" in note
+
+
+def test_learning_rules_angle_panel_shows_a_layer_where_some_rule_differs():
+    module = load_scenario("learning_rules")
+    angles = {name: dict(a) for name, a in SEED_0_ANGLES.items()}
+    angles["direct_feedback_alignment"][3] = 12.0
+    figure = module.angles_figure(rule_results(module, angles))
+    drawn(figure, dpi=72)
+    bars = figure.axes[0]
+    groups = [t.get_text().split("\n")[0] for t in bars.get_xticklabels()]
+    assert groups == ["layer 1", "layer 2", "layer 3"]
+    assert "layer 3" not in bars.get_xlabel()
+    assert len(bars.patches) == 3 * 3
