@@ -1369,7 +1369,8 @@ class _NetworkDrawing:
         possible. Keeps what labels must avoid in ``self.scene``.
 
         Greedy: each weight takes the first clear position along its
-        connection, nearest a third of the way from the source.
+        connection, nearest a third of the way from the source (with a line
+        clearance, beside it, nearest the target).
         """
         self.scene = None
         if not (self.labels or self.bias_labels or self.outside_names or self.notes):
@@ -2026,11 +2027,12 @@ def animate(
     weight change and the label flashes. A clock and a strip at the bottom
     show virtual time.
 
-    On small networks each neuron shows what it computed, from the moment
-    it did: ``y`` (``x`` at an input) as the forward wave reaches it, ``δ``
-    as the backward one does (``δ = Σ`` what arrived at a hidden neuron;
-    ``δ = z − y`` at an output, with `outputs` and `targets`), and the
-    heading shows the sample's ``E = ½ Σ (z − y)²``. A line under the
+    On small networks trained online (one sample per iteration) each neuron
+    shows what it computed, from the moment it did: ``y`` (``x`` at an
+    input) as the forward wave reaches it, ``δ`` as the backward one does
+    (``δ = Σ`` what arrived at a hidden neuron; ``δ = z − y`` at an output,
+    with `outputs` and `targets`), and the heading shows the sample's
+    ``E = ½ Σ (z − y)²``. A line under the
     network says that a connection shows its new weight from its update on,
     while the dots still in flight carry values computed with the old one.
 
@@ -2572,9 +2574,12 @@ class _Player:
 
         From the trace: ``y`` is the value a neuron sends forward, ``δ`` of
         a hidden neuron the sum of the errors it received; an output's ``y``
-        and ``z`` come from `outputs` and `targets`.
+        and ``z`` come from `outputs` and `targets`. Online iterations only:
+        a mini-batch's vectors would bury the network in text.
         """
         it, drawing = self.it, self.drawing
+        if it.value.dtype == object:
+            return
         inputs = set(drawing.layers[0]) if len(drawing.layers) > 1 else set()
         forward = it.kind == "forward"
         errors = ~forward  # backward and feedback: δ = Σ received

@@ -270,6 +270,30 @@ def test_animation_without_outputs_shows_what_the_trace_holds(step):
     assert player.error is None
 
 
+def test_animation_of_a_mini_batch_writes_no_vectors_at_the_neurons():
+    from neurosim.examples import article_network
+
+    rng = np.random.default_rng(0)
+    X, Z = rng.uniform(-1, 1, (4, 2)), rng.uniform(0, 1, (4, 1))
+    net = neurosim.Network(article_network())
+    before = net.to_graph()
+    history = net.train(X, Z, learning_rate=0.5, batch_size=4, record=True)
+    outputs = {o: history.outputs[:, k] for k, o in enumerate(net.outputs)}
+    targets = {o: Z[:, k] for k, o in enumerate(net.outputs)}
+    _, player = plot._animation_scene(
+        history.trace,
+        before,
+        epoch=0,
+        sample=0,
+        dpi=50,
+        title=None,
+        outputs=outputs,
+        targets=targets,
+    )
+    assert player.drawing.notes == []
+    assert player.error is None
+
+
 def test_animate_refuses_outputs_of_other_neurons(step, tmp_path):
     trace, before, _, _ = step
     with pytest.raises(DataError, match="'h1', which is not an output"):
