@@ -62,7 +62,14 @@ def main(argv: list[str] | None = None) -> int:
     run.save(loss_figure(diverging, error, converging), "loss.png")
     if not run.options.no_animation:
         title = f"worked example, one step, η = {ARTICLE_ETA}"
-        plot.animate(step.trace, before, run.path("animation.gif"), title=title)
+        plot.animate(
+            step.trace,
+            before,
+            run.path("animation.gif"),
+            title=title,
+            outputs=dict(zip(net.outputs, step.outputs[0], strict=True)),
+            targets=dict(zip(net.outputs, Z[0], strict=True)),
+        )
     run.save_trace(step.trace)
     return run.finish()
 
