@@ -15,9 +15,10 @@ import pytest
 from matplotlib.patches import FancyArrowPatch
 from PIL import Image
 
+import neurosim
 from neurosim import plot
 from neurosim.errors import DataError
-from neurosim.examples import worked_example
+from neurosim.examples import WORKED_EXAMPLE_DATA, worked_example
 from neurosim.plot import (
     ARRIVALS_GID,
     BIAS_GID,
@@ -1077,3 +1078,24 @@ def test_timeline_model_to_dict_is_plain_json(worked_step):
     assert len(data["arrows"]) == len(worked_step)
     assert len(data["updates"]) == 4  # the marks: one per neuron and time
     assert "TimelineModel" in repr(model)
+
+
+def test_a_network_without_biases_writes_none_after_training():
+    """``to_graph`` writes NaN for "no bias"; the figure must not say b = nan."""
+    G = worked_example()
+    net = neurosim.Network(G)
+    X, Z = WORKED_EXAMPLE_DATA
+    net.train(X, Z, learning_rate=0.1)
+    figure = plot.network_change(G, net)
+    texts = [t.get_text() for ax in figure.axes for t in ax.texts]
+    assert not [t for t in texts if "nan" in t]
+    assert not [
+        t for ax in figure.axes for t in ax.texts if t.get_gid() == plot.BIAS_GID
+    ]
+    plt.close(figure)
+    H = net.to_graph()
+    H.nodes["o1"]["bias"] = 0.25  # one real bias: only o1 gets a label
+    ax = plot.network(H)
+    biases = [t.get_text() for t in ax.texts if t.get_gid() == plot.BIAS_GID]
+    assert biases == ["b = 0.25"]
+    plt.close(ax.figure)

@@ -39,6 +39,7 @@ from neurosim.plot.model_network import (
     _MAX_WEIGHT_LABELS,
     Graph,
     _as_graph,
+    _bias,
     _graph_layers,
     _has_bias,
     _layer_names,
@@ -568,10 +569,10 @@ def _write_biases(
     """Write ``b = ...`` next to each neuron, when some bias is not zero."""
     inputs = set(drawing.layers[0]) if len(drawing.layers) > 1 else set()
     biases = {
-        node: float(G.nodes[node].get("bias", 0.0) or 0.0)
+        node: bias
         for node in drawing.nodes
-        if node not in inputs
-    }
+        if node not in inputs and (bias := _bias(G, node)) is not None
+    }  # a neuron without bias gets no label
     if not always and not any(biases.values()):
         return
     for node, bias in biases.items():
