@@ -4,7 +4,7 @@
 
     neurosim list                        the scenarios, one line each
     neurosim run NAME|PATH [options]     run a scenario (--out --epochs --seed --quiet)
-    neurosim demo [--out DIR] [--quiet]  the worked example of the article
+    neurosim demo [--out DIR] [--quiet]  the worked example: one step by hand
     neurosim plot TRACE.csv --out FILE [--epoch N] [--sample N] [--no-check]
     neurosim view TRACE.csv [--out PAGE.html] [--no-check]   a web page, live
     neurosim --version
@@ -345,8 +345,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo",
         help="the worked example: one step by hand, then η = 0.1 vs 0.02",
-        description="Run the worked example of the article (scenario "
-        f"{DEMO!r}); figures go to ./{DEMO} by default.",
+        description="Run the worked example: one step of backpropagation on a "
+        "2-2-2 network, as done by hand, then repeated at η = 0.1 and 0.02 "
+        f"(scenario {DEMO!r}); figures go to ./{DEMO} by default.",
     )
     demo.add_argument(
         "--out", metavar="DIR", help=f"folder for the files (default: ./{DEMO})"
@@ -365,10 +366,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", required=True, metavar="FILE", help="the image to write (.png, .svg)"
     )
     plotting.add_argument(
-        "--epoch", type=non_negative_int, metavar="N", help="epoch (default: first)"
+        "--epoch",
+        type=non_negative_int,
+        metavar="N",
+        help="epoch, counted from 0 (default: the first)",
     )
     plotting.add_argument(
-        "--sample", type=non_negative_int, metavar="N", help="sample (default: first)"
+        "--sample",
+        type=non_negative_int,
+        metavar="N",
+        help="sample, counted from 0 (default: the first)",
     )
     plotting.add_argument("--quiet", action="store_true", help="print only errors")
     plotting.add_argument(

@@ -7,7 +7,7 @@ raised before any neuron starts.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 __all__ = [
     "DataError",
@@ -45,6 +45,28 @@ class DivergenceError(ArithmeticError):
         ``"weight update"`` (its weights or bias after an update).
     training : bool
         False when ``predict`` raised it.
+    history : History or None
+        What the training did before the iteration that diverged: the
+        :class:`~neurosim.History` (without a trace) that the same call with
+        ``stop_after=`` that iteration would have returned, so that
+        ``history.epoch_loss`` holds the per-epoch losses so far (the last
+        epoch partial when the divergence came in the middle of one) and
+        ``plot.loss(error.history)`` draws them. Empty when the first
+        iteration diverged; None when ``predict`` raised it.
+
+    Examples
+    --------
+    The worked example with the article's η = 0.1: E grows every epoch until
+    a weight overflows in epoch 7; the history holds epochs 0 to 6.
+
+    >>> import neurosim
+    >>> net = neurosim.Network(neurosim.examples.worked_example())
+    >>> X, Z = neurosim.examples.WORKED_EXAMPLE_DATA
+    >>> try:
+    ...     net.train(X, Z, learning_rate=0.1, epochs=100)
+    ... except neurosim.DivergenceError as error:
+    ...     print(error.epoch, [f"{E:.3g}" for E in error.history.epoch_loss])
+    7 ['115', '491', '1.02e+04', '5.39e+08', '6.4e+23', '1.11e+69', '5.78e+204']
     """
 
     def __init__(
@@ -60,6 +82,9 @@ class DivergenceError(ArithmeticError):
         self.sample = sample
         self.quantity = quantity
         self.training = training
+        # a neurosim.History, filled in by Network.train (errors.py imports
+        # nothing of neurosim, so it is not named here)
+        self.history: Any = None
         if training:
             message = (
                 f"training diverged: neuron {neuron!r} computed a non-finite "
@@ -78,6 +103,7 @@ class DivergenceError(ArithmeticError):
         return (
             type(self),
             (self.neuron, self.epoch, self.sample, self.quantity, self.training),
+            {"history": self.history},
         )
 
 

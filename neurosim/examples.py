@@ -31,18 +31,19 @@ WORKED_EXAMPLE_NAMES = {
     "w7": ("h2", "o1"),
     "w8": ("h2", "o2"),
 }
-"""The article's weight names (seed 000) and the connections they label."""
+"""The worked example's weight names and the connections they label."""
 
 WORKED_EXAMPLE_DATA = (np.array([[1.0, 1.5]]), np.array([[2.5, 3.0]]))
 """The worked example's sample: inputs ``(i1, i2)`` and targets ``(o1, o2)``."""
 
 
 def worked_example() -> nx.DiGraph:
-    """The 2-2-2 identity network of seed 000, with its initial weights w1..w8.
+    """The worked example's 2-2-2 identity network, with its initial weights w1..w8.
 
     ``h1 = i1·w1 + i2·w3``, ``h2 = i1·w2 + i2·w4``, ``o1 = h1·w5 + h2·w7``,
-    ``o2 = h1·w6 + h2·w8``. As in the article, the neurons have no bias
-    (node attribute ``bias=None``), so every step is the article's.
+    ``o2 = h1·w6 + h2·w8``. This is the network of the worked example of one
+    backpropagation step by hand; as there, the neurons have no bias (node
+    attribute ``bias=None``), so every step is the worked example's.
 
     Examples
     --------
@@ -60,11 +61,12 @@ def worked_example() -> nx.DiGraph:
 
 
 def article_network(seed: int = 0) -> nx.DiGraph:
-    """The network of seed 001: 2 inputs, neurons 1-3, then 4-5, then 6; sigmoid.
+    """The article's network: 2 inputs, neurons 1-3, then 4-5, then 6; sigmoid.
 
-    Nodes are named ``x1, x2`` (inputs) and ``1`` to ``6`` (neurons, as in the
-    article); weights and biases are drawn from `seed` like
-    :func:`neurosim.layered`.
+    The article is Bernacki & Włodarczyk, "Principles of training
+    multi-layer neural network using backpropagation". Nodes are named
+    ``x1, x2`` (inputs) and ``1`` to ``6`` (neurons, as in the article);
+    weights and biases are drawn from `seed` like :func:`neurosim.layered`.
 
     Examples
     --------

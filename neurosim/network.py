@@ -27,6 +27,7 @@ from neurosim._async import any_async_library, run_sync
 from neurosim.activations import ACTIVATIONS, get_activation, registered_name
 from neurosim.errors import (
     DataError,
+    DivergenceError,
     NetworkBusyError,
     NetworkError,
     NeuronError,
@@ -222,10 +223,11 @@ class History:
             trace = (
                 f", validation loss {validation[0]:.6g} -> {validation[-1]:.6g}" + trace
             )
+        change = f"epoch loss {loss[0]:.6g} -> {loss[-1]:.6g}" if len(loss) else "empty"
         return (
             f"History(epochs={self.epochs}, "
             f"samples_per_epoch={self.samples_per_epoch}, "
-            f"batch_size={self.batch_size}, epoch loss {loss[0]:.6g} -> {loss[-1]:.6g}"
+            f"batch_size={self.batch_size}, {change}"
             f"{trace})"
         )
 
@@ -522,7 +524,8 @@ class Network:
 
     Examples
     --------
-    The worked example of seed 000: a 2-2-2 identity network, one step.
+    The worked example (one backpropagation step by hand): a 2-2-2 identity
+    network, one step.
 
     >>> import neurosim
     >>> G = neurosim.layered(
@@ -1032,21 +1035,29 @@ class Network:
             if callbacks or validation is not None
             else None
         )
-        result = await simulate(
-            self._topology,
-            states,
-            wires,
-            X,
-            Z,
-            schedule,
-            optimizer=opt,
-            rule=rule,
-            stash=stash,
-            faults=faults,
-            record=record,
-            progress=progress,
-            epoch_end=epoch_end,
-        )
+        try:
+            result = await simulate(
+                self._topology,
+                states,
+                wires,
+                X,
+                Z,
+                schedule,
+                optimizer=opt,
+                rule=rule,
+                stash=stash,
+                faults=faults,
+                record=record,
+                progress=progress,
+                epoch_end=epoch_end,
+            )
+        except DivergenceError as error:
+            so_far = error.__dict__.pop("_so_far", None)
+            if so_far is not None and error.training:
+                error.history = self._history_so_far(
+                    so_far, schedule, Z, plan, epoch_end
+                )
+            raise
         validation_loss = None
         if epoch_end is not None:  # it may have stopped early
             done, validation_loss = epoch_end.epochs_done, epoch_end.validation_loss
@@ -1194,6 +1205,19 @@ class Network:
                 np.empty(0) if validation_loss is None else validation_loss.copy()
             ),
         )
+
+    def _history_so_far(
+        self, so_far: Result, schedule: Schedule, Z, plan, epoch_end
+    ) -> History:
+        """The history of the iterations done before a divergence: what
+        ``stop_after=`` the first of the others would have returned."""
+        done = len(so_far.ends)
+        targets = Z[plan.targets(0, len(so_far.outputs))]
+        with np.errstate(over="ignore"):  # finite outputs, E may overflow
+            loss = 0.5 * ((targets - so_far.outputs) ** 2).sum(axis=1)
+        validation_loss = None if epoch_end is None else epoch_end.validation_loss
+        stopped = replace(schedule, stop=schedule.first + done)
+        return self._history(so_far, stopped, loss, None, validation_loss)
 
     def _check_record(self, record: object) -> None:
         if isinstance(record, Record):

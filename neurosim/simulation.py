@@ -854,11 +854,25 @@ class _Conductor:
         problems = self.problems.pop(s, None)
         if problems:
             me, quantity = min(problems)
-            raise DivergenceError(
+            error = DivergenceError(
                 self.nodes[me], *self.schedule.label(s), quantity, self.training
             )
+            # what was done before, for the caller to report (Network.train)
+            error._so_far = self._so_far(min([s, *self.remaining]))
+            raise error
         if self.progress is not None:
             self.progress(self.finished, self.S)
+
+    def _so_far(self, done: int) -> Result:
+        """A copy of the Result of the first `done` iterations, without records."""
+        return Result(
+            outputs=self.Y.T[: self.schedule.offset(done)].copy(),
+            entries=self.entries[:done].copy(),
+            ends=self.ends[:done].copy(),
+            stale=[x for x in self.stale if x[0] < done],
+            messages=None,
+            updates=None,
+        )
 
     async def _epoch_ends(self) -> None:
         """Report each epoch whose iterations are done (with ``in_flight=1`` the

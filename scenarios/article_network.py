@@ -1,11 +1,12 @@
 """The article's network (inputs x1, x2; neurons 1-6) learns an AND-like class.
 
-Seed 001 of the source material describes training neuron by neuron on a
-network of two inputs and three layers of sigmoid neurons: 1, 2, 3, then 4,
-5, then 6. Here it learns a small task: the nine points of a 3 × 3 grid over
-[0, 1]², class 1 where x1 + x2 > 1 (both inputs mostly on: (1, 1), (1, 0.5),
-(0.5, 1)) and class 0 elsewhere, one sample at a time (the article's
-iteration).
+The article neurosim simulates (Bernacki & Włodarczyk, "Principles of
+training multi-layer neural network using backpropagation") describes
+training neuron by neuron on a network of two inputs and three layers of
+sigmoid neurons: 1, 2, 3, then 4, 5, then 6. Here it learns a small task: the
+nine points of a 3 × 3 grid over [0, 1]², class 1 where x1 + x2 > 1 (both
+inputs mostly on: (1, 1), (1, 0.5), (0.5, 1)) and class 0 elsewhere, one
+sample at a time (the article's iteration).
 
 Writes timeline.png (the messages of one iteration), network.png (the weights
 before and after), loss.png and trace.csv (the first epoch).
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     run = scenario.start(__file__, __doc__, argv, epochs=300)
     G = article_network(seed=run.seed)
     net = neurosim.Network(G)
-    run.say("The article's network (seed 001 of the source material): inputs x1, x2;")
+    run.say("The network of Bernacki & Włodarczyk's article: inputs x1, x2;")
     run.say("  sigmoid neurons 1 2 3 | 4 5 | 6")
     run.paragraph(
         f"task: class z = 1 where x1 + x2 > 1, else 0, on the {len(X)} points of "

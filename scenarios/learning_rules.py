@@ -1,6 +1,6 @@
 """Four learning rules on the article's network: how far from the gradient?
 
-The 2-3-2-1 sigmoid network of seed 001 (``article_network``) learns a smooth
+The 2-3-2-1 sigmoid network of the article (``article_network``) learns a smooth
 two-dimensional step, ``z = 0.1 + 0.8·σ(4·x1)·σ(4·x2)``, with plain SGD and
 each of the four rules of ``docs/concepts.md``:
 
@@ -54,6 +54,7 @@ LEARNING_RATE = 5.0  # sigmoids shrink every error by f' <= 1/4 per layer
 BATCH_SIZE = 16
 EPOCHS = 400
 CHECKPOINTS = 40  # angle measurements during training (at most)
+ZERO = 1e-6  # degrees: an angle below this is 0° (the same direction)
 
 
 @dataclass(frozen=True)
@@ -246,9 +247,9 @@ def backward_messages(G: nx.DiGraph, X, Z, rule: rules.Rule):
 
 
 def _first(losses: np.ndarray, level: float) -> int | None:
-    """The first epoch (1-based) whose mean loss is below `level`."""
+    """The first epoch (counted from 0) whose mean loss is below `level`."""
     below = np.flatnonzero(losses < level)
-    return int(below[0]) + 1 if len(below) else None
+    return int(below[0]) if len(below) else None
 
 
 def verdicts(results: dict[str, dict], base: float) -> dict[str, str]:
@@ -283,7 +284,7 @@ def verdicts(results: dict[str, dict], base: float) -> dict[str, str]:
         reached = _first(r["epoch_loss"], 0.1 * base)
         speed = (
             f"R² > 0.9 from epoch {reached}"
-            if reached
+            if reached is not None
             else f"never R² > 0.9 in {epochs} epochs"
         )
         ratio = (
@@ -319,38 +320,82 @@ _style = plot.style_axes
 
 
 def angles_figure(results: dict[str, RuleResult]) -> Figure:
-    """Bars: angle per layer and rule at the start; lines: during training."""
+    """Bars: angle per layer and rule at the start; lines: during training.
+
+    A bar of 0° cannot be seen, so the bars leave out what is 0° by
+    construction and say so under the axis: a rule at 0° in every layer
+    (backprop, the gradient itself) and a layer at 0° under every rule (the
+    output layer: every rule updates it from its own ``z − y``). The angles
+    left span five decades (the article's rule is 0.008° off in layer 2,
+    direct feedback alignment 160°), hence the logarithmic scale.
+    """
     figure = Figure(figsize=(11.5, 4.6), layout="constrained")
     grid = figure.add_gridspec(2, 2, width_ratios=(1.05, 1.0))
     bars = figure.add_subplot(grid[:, 0])
-    width = 0.8 / len(results)
-    for i, (name, r) in enumerate(results.items()):
-        x = np.arange(len(LAYERS)) + (i - (len(results) - 1) / 2) * width
-        heights = [r.angles[layer] for layer in LAYERS]
-        shown = [max(h, 0.4) for h in heights]  # a 0° bar stays visible as a stub
-        drawn = bars.bar(x, shown, width * 0.92, color=COLORS[name], label=LABELS[name])
+    exact = [name for name, r in results.items() if max(r.angles.values()) < ZERO]
+    shown = [name for name in results if name not in exact]
+    layers = [k for k in LAYERS if any(results[n].angles[k] >= ZERO for n in shown)]
+    same = [k for k in LAYERS if k not in layers]
+    heights = [results[n].angles[k] for n in shown for k in layers]
+    smallest = min((h for h in heights if h >= ZERO), default=1.0)
+    floor = 10.0 ** math.floor(math.log10(smallest) - 0.5)
+    width = 0.8 / max(len(shown), 1)
+    for i, name in enumerate(shown):
+        x = np.arange(len(layers)) + (i - (len(shown) - 1) / 2) * width
+        angles = [results[name].angles[k] for k in layers]
+        drawn = bars.bar(
+            x,
+            [max(a - floor, 0.0) for a in angles],  # from the floor up
+            width * 0.92,
+            bottom=floor,
+            color=COLORS[name],
+            label=LABELS[name],
+        )
         bars.bar_label(
             drawn,
-            [_deg(h) if h >= 1e-6 else "0°" for h in heights],
+            [_deg(a) if a >= ZERO else "0°" for a in angles],
             fontsize=7.5,
             padding=2,
             color="#444444",
         )
     bars.set_xticks(
-        range(len(LAYERS)),
+        range(len(layers)),
         [
-            f"layer {k}\nneuron{'s' * (len(n) > 1)} {', '.join(map(str, n))}"
-            for k, n in LAYERS.items()
+            f"layer {k}\nneuron{'s' * (len(LAYERS[k]) > 1)} "
+            + ", ".join(map(str, LAYERS[k]))
+            for k in layers
         ],
     )
-    bars.set_ylabel("angle to −∇L (degrees)")
-    bars.set_ylim(0, 228)  # room for the legend above the bars
-    bars.set_yticks([0, 30, 60, 90, 120, 150, 180])
+    bars.set_xlim(-0.5, len(layers) - 0.5)
+    bars.set_yscale("log")
+    bars.set_ylim(floor, 180 * 12)  # room for the legend above the bars
+    ticks = [t for t in (0.001, 0.01, 0.1, 1, 10, 90) if t >= floor]
+    bars.set_yticks(ticks, [f"{t:g}°" for t in ticks])
+    bars.minorticks_off()
+    bars.set_ylabel("angle to −∇L (degrees, log scale)")
     bars.axhline(90, color="#999999", linewidth=0.8, linestyle=":")
     bars.set_title("Update direction vs true gradient, before training", fontsize=11)
     bars.legend(frameon=False, fontsize=8.5, loc="upper center", ncols=2)
+    absent = [
+        f"{LABELS[name]} in every layer"
+        + (" (it is the gradient)" if name == "backprop" else "")
+        for name in exact
+    ]
+    absent += [
+        f"layer {k} (neuron{'s' * (len(LAYERS[k]) > 1)} "
+        f"{', '.join(map(str, LAYERS[k]))}) under every rule"
+        + (" (each updates the output from z − y)" if k == max(LAYERS) else "")
+        for k in same
+    ]
+    if absent:
+        bars.set_xlabel(
+            "Not drawn, at 0°:\n" + ";\n".join(absent),
+            fontsize=8.5,
+            color="#555555",
+            labelpad=6,
+        )
     _style(bars)
-    bars.spines["left"].set_bounds(0, 180)
+    bars.spines["left"].set_bounds(floor, 180)
     bars.grid(axis="x", visible=False)
 
     for row, layer in enumerate((1, 2)):
@@ -384,7 +429,7 @@ def loss_figure(results: dict[str, RuleResult], base: float) -> Figure:
     figure = Figure(figsize=(7.5, 4.2), layout="constrained")
     ax = figure.add_subplot()
     for name, r in results.items():
-        epochs = np.arange(1, len(r.epoch_loss) + 1)
+        epochs = np.arange(len(r.epoch_loss))  # from 0, as plot.loss counts
         ax.plot(
             epochs, r.epoch_loss, color=COLORS[name], linewidth=1.8, label=LABELS[name]
         )
@@ -400,7 +445,7 @@ def loss_figure(results: dict[str, RuleResult], base: float) -> Figure:
         color="#777777",
     )
     ax.set_yscale("log")
-    ax.set_xlim(0, len(next(iter(results.values())).epoch_loss))
+    ax.set_xlim(0, max(1, len(next(iter(results.values())).epoch_loss) - 1))
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean loss  ½ (z − y)²")
     ax.set_title(

@@ -3,7 +3,7 @@
 A 2-8-8-1 network (tanh, tanh, identity output) learns a smooth surface,
 ``z = 0.8·sin(π·x1)·cos(π·x2/2)``, from 128 samples in mini-batches of 32.
 Every neuron applies the optimizer to its own incoming weights and bias
-(seed 003 of the source material: the update methods of an affine layer,
+(the update methods that a note on the affine layer names beside SGD,
 here local to each neuron). The four runs start from the same weights and
 see the same batches in the same order; only the update rule and its
 learning rate differ: SGD η = 0.5, momentum η = 0.2 (μ = 0.9), AdaGrad
@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 
 import neurosim
 from neurosim import plot, reference, scenario
@@ -47,6 +48,7 @@ BATCH_SIZE = 32
 EPOCHS = 150
 GOOD_FIT = 0.98  # the R² a run must reach to count as "fitted"
 TRACED = "adam"  # the optimizer whose first iteration goes to trace.csv
+FITS_WSPACE = 0.16  # fits.png: the space between all panels, a fraction of its width
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ class OptimizerResult:
     name: str
     learning_rate: float
     epoch_loss: np.ndarray
-    reached: int | None  # first epoch whose mean loss is below the threshold
+    reached: int | None  # first epoch (from 0) whose mean loss is below the threshold
     verdict: str
 
 
@@ -83,7 +85,7 @@ def surface(X: np.ndarray) -> np.ndarray:
 
 def _first(losses: np.ndarray, level: float) -> int | None:
     below = np.flatnonzero(losses < level)
-    return int(below[0]) + 1 if len(below) else None
+    return int(below[0]) if len(below) else None
 
 
 _ORDINALS = {2: "2nd", 3: "3rd"} | {k: f"{k}th" for k in range(4, 20)}
@@ -106,9 +108,7 @@ def verdicts(
         if reached[name] is None:
             speed = f"never below {threshold:.1e} in {epochs} epochs"
         else:
-            speed = (
-                f"below {threshold:.1e} (R² {GOOD_FIT:g}) after {reached[name]} epochs"
-            )
+            speed = f"below {threshold:.1e} (R² {GOOD_FIT:g}) in epoch {reached[name]}"
         notes = []
         if reached[name] is not None:
             notes.append("fastest" if rank == 1 else f"{_ORDINALS[rank]} fastest")
@@ -137,7 +137,7 @@ def loss_figure(results: dict[str, OptimizerResult], threshold: float) -> Figure
     figure = Figure(figsize=(7.5, 4.4), layout="constrained")
     ax = figure.add_subplot()
     for name, r in results.items():
-        epochs = np.arange(1, len(r.epoch_loss) + 1)
+        epochs = np.arange(len(r.epoch_loss))  # from 0, as plot.loss counts
         ax.plot(
             epochs,
             r.epoch_loss,
@@ -148,7 +148,7 @@ def loss_figure(results: dict[str, OptimizerResult], threshold: float) -> Figure
         if r.reached is not None:
             ax.plot(
                 r.reached,
-                r.epoch_loss[r.reached - 1],
+                r.epoch_loss[r.reached],
                 marker="o",
                 markersize=6,
                 color=COLORS[name],
@@ -167,7 +167,7 @@ def loss_figure(results: dict[str, OptimizerResult], threshold: float) -> Figure
         color="#777777",
     )
     ax.set_yscale("log")
-    ax.set_xlim(0, len(next(iter(results.values())).epoch_loss))
+    ax.set_xlim(0, max(1, len(next(iter(results.values())).epoch_loss) - 1))
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean loss  ½ (z − y)²")
     ax.set_title(
@@ -188,7 +188,13 @@ def fits_figure(graphs: dict, X: np.ndarray) -> Figure:
     panels = {"target": surface(points)} | {
         name: reference.predict(G, points) for name, G in graphs.items()
     }
-    figure = Figure(figsize=(11.0, 2.55), layout="constrained")
+    # The panels share y, so nothing but the layout's padding separates them,
+    # and the x tick labels at ±1 overhang their panel's edges: room of about
+    # 2.5 em between panels keeps one panel's "1" from reading as "1 −1" with
+    # the next one's "−1".
+    figure = Figure(
+        figsize=(11.0, 2.55), layout=ConstrainedLayoutEngine(wspace=FITS_WSPACE)
+    )
     axes = figure.subplots(1, len(panels), sharey=True)
     for ax, (name, z) in zip(axes, panels.items(), strict=True):
         image = ax.imshow(

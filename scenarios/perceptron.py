@@ -1,8 +1,9 @@
-"""One sigmoid neuron learns AND; the article's derivatives, read off its messages.
+"""One sigmoid neuron learns AND; its derivatives, read off its messages.
 
-Seed 002 of the source material: a neuron A = σ(Z), Z = w1·x1 + w2·x2 + b,
-error E = ½(A − Y)², and the chain rule from the back: ∂E/∂A = A − Y,
-∂A/∂Z = σ(Z)(1 − σ(Z)), ∂Z/∂w_i = x_i, ∂Z/∂b = 1.
+The derivation of a single sigmoid perceptron's gradients: a neuron
+A = σ(Z), Z = w1·x1 + w2·x2 + b, error E = ½(A − Y)², and the chain rule
+from the back: ∂E/∂A = A − Y, ∂A/∂Z = σ(Z)(1 − σ(Z)), ∂Z/∂w_i = x_i,
+∂Z/∂b = 1.
 
 The scenario takes one step on one sample with the actors and reads each
 factor from what the simulation recorded: the forward messages carry x_i,
@@ -102,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     x, y = X[SAMPLE], float(Y[SAMPLE, 0])
 
     f = scenario.fmt
-    run.say("Perceptron (seed 002 of the source material):")
+    run.say(
+        "Perceptron: one sigmoid neuron with a bias, its gradient by the chain rule"
+    )
     run.say("  A = σ(Z), Z = w1·x1 + w2·x2 + b, E = ½(A − Y)²")
     run.say(f"  starting from w1 = {f(w1, 6)}, w2 = {f(w2, 6)}, b = {f(b, 6)}")
     run.say(

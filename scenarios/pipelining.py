@@ -354,11 +354,11 @@ def loss_figure(settings: list[Setting]) -> Figure:
             "linestyle": "--" if s.stash else "-",
             "label": s.label,
         }
-        epochs = np.arange(1, len(s.epoch_loss) + 1)
+        epochs = np.arange(len(s.epoch_loss))  # from 0, as plot.loss counts
         by_epoch.plot(epochs, s.epoch_loss, **style)
         by_time.plot(s.epoch_ends, s.epoch_loss, **style)
     by_epoch.set_yscale("log")
-    by_epoch.set_xlim(1, max(2, len(settings[0].epoch_loss)))
+    by_epoch.set_xlim(0, max(1, len(settings[0].epoch_loss) - 1))
     by_epoch.set_xlabel("epoch")
     by_epoch.set_ylabel("mean loss  ½ (z − y)²")
     by_epoch.set_title("Per epoch: staleness costs little here", fontsize=11)

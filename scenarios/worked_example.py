@@ -1,15 +1,16 @@
-"""The article's worked example: one step of backpropagation on a 2-2-2 network.
+"""A worked example by hand: one step of backpropagation on a 2-2-2 network.
 
-Seed 000 of the source material: inputs i1 = 1, i2 = 1.5, targets o1 = 2.5,
+The worked example that neurosim starts from: inputs i1 = 1, i2 = 1.5, targets o1 = 2.5,
 o2 = 3, identity neurons, weights w1..w8 = 1.5, 2, 2, 2.5, 1.2, 2.5, 0.5, 1
 and η = 0.1. The scenario takes that step with the actors and prints the
-weights before and after it beside the article's names, then repeats it: with
-the article's η = 0.1 the error grows until the training diverges, with
+weights before and after it beside the worked example's names, then repeats
+it: with the worked example's η = 0.1 the error grows until the training diverges, with
 η = 0.02 it converges.
 
 Writes timeline.png (the messages of the step), network.png (the weights
-before and after it), loss.png (the η = 0.02 run), animation.gif (the step,
-animated) and trace.csv (every message and update of the step).
+before and after it), loss.png (the error per epoch of both runs, the
+diverging one up to its overflow), animation.gif (the step, animated) and
+trace.csv (every message and update of the step).
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from neurosim import plot, scenario
 from neurosim.examples import WORKED_EXAMPLE_DATA, WORKED_EXAMPLE_NAMES, worked_example
 
 X, Z = WORKED_EXAMPLE_DATA
-ARTICLE_ETA = 0.1  # the article's learning rate: repeating its step diverges
+ARTICLE_ETA = 0.1  # the worked example's learning rate: repeating its step diverges
 SMALL_ETA = 0.02  # small enough for the error to fall every step
-ARTICLE_W5 = -1.3986  # what the article prints for w5 after the step
+ARTICLE_W5 = -1.3986  # what the worked example prints for w5 after the step
 
 
 def add_options(parser):
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         argv,
         epochs=30,
         epochs_help=f"epochs of the η = {SMALL_ETA} run",
-        seed_help="unused: the article fixes the weights",
+        seed_help="unused: the worked example fixes the weights",
         extra=add_options,
     )
     net = neurosim.Network(worked_example())
@@ -46,10 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     print_step(run, step, before, net)
 
     run.say()
-    run.say("Repeating the step, as the article suggests:")
+    run.say("Repeating the step, as the worked example suggests:")
     diverging, error = repeat_until_divergence()
     converging = train_small_eta(run)
-    print_repetitions(run, diverging, error, converging.epoch_loss)
+    print_repetitions(run, diverging, error, converging)
 
     ax = plot.timeline(step.trace)
     ax.set_title(f"Worked example: the messages of one step (η = {ARTICLE_ETA})")
@@ -58,18 +59,23 @@ def main(argv: list[str] | None = None) -> int:
         before, net, titles=("before", f"after one step (η = {ARTICLE_ETA})")
     )
     run.save(figure, "network.png")
-    ax = plot.loss(converging)
-    ax.set_title(f"Worked example, η = {SMALL_ETA}: the error falls every epoch")
-    run.save(ax, "loss.png")
+    run.save(loss_figure(diverging, error, converging), "loss.png")
     if not run.options.no_animation:
-        title = f"worked example (seed 000), one step, η = {ARTICLE_ETA}"
-        plot.animate(step.trace, before, run.path("animation.gif"), title=title)
+        title = f"worked example, one step, η = {ARTICLE_ETA}"
+        plot.animate(
+            step.trace,
+            before,
+            run.path("animation.gif"),
+            title=title,
+            outputs=dict(zip(net.outputs, step.outputs[0], strict=True)),
+            targets=dict(zip(net.outputs, Z[0], strict=True)),
+        )
     run.save_trace(step.trace)
     return run.finish()
 
 
 def print_step(run, step, before, net):
-    """The step as the article writes it: forward values, E, then w1..w8."""
+    """The step as the worked example writes it: forward values, E, then w1..w8."""
     trace = step.trace
     forward = trace.filter(kind="forward")
     backward = trace.filter(kind="backward")
@@ -85,7 +91,7 @@ def print_step(run, step, before, net):
     o1, o2 = step.outputs[0]
     (i1, i2), (z1, z2) = X[0], Z[0]
     f = scenario.fmt
-    run.say("Worked example (seed 000 of the source material):")
+    run.say("Worked example: one step of backpropagation, as done by hand")
     run.say(f"  a 2-2-2 network of identity neurons, one step with η = {ARTICLE_ETA}")
     run.say(f"  inputs i1 = {f(i1)}, i2 = {f(i2)}; targets o1 = {f(z1)}, o2 = {f(z2)}")
     run.say()
@@ -115,49 +121,60 @@ def print_step(run, step, before, net):
         old, new = before.edges[u, v]["weight"], net.weights[u, v]
         note = ""
         if name == "w5":
-            note = f"the article prints {ARTICLE_W5} (a rounding slip)"
+            note = f"the worked example prints {ARTICLE_W5}: a slip, not a rounding"
         rows.append([name, f"{u} → {v}", old, new, (old - new) / ARTICLE_ETA, note])
     run.table(["weight", "connection", "before", "after", "∂E/∂w", ""], rows)
     run.paragraph(
-        "As in the article, the neurons have no bias (node attribute bias=None), "
-        "so every step is the article's, not only this one.",
+        "As in the worked example, the neurons have no bias (node attribute "
+        "bias=None), so every step is the worked example's, not only this one.",
         indent=2,
     )
 
 
 def repeat_until_divergence(limit=100):
-    """E of each step with the article's η until a value overflows."""
+    """Train with the worked example's η for up to `limit` epochs.
+
+    Returns the history of the epochs before a value overflowed (the
+    error's :attr:`~neurosim.DivergenceError.history`) and the error, or the
+    whole run's history and None if it never did.
+    """
     net = neurosim.Network(worked_example())
-    losses = []
-    for _ in range(limit):
-        try:
-            history = net.train(X, Z, learning_rate=ARTICLE_ETA)
-        except neurosim.DivergenceError as error:
-            return losses, error
-        losses.append(float(history.loss[0]))
-    return losses, None
+    try:
+        return net.train(X, Z, learning_rate=ARTICLE_ETA, epochs=limit), None
+    except neurosim.DivergenceError as error:
+        return error.history, error
 
 
 def train_small_eta(run):
+    """The η = 0.02 run; its validation loss is E after each epoch's update."""
     net = neurosim.Network(worked_example())
     with run.progress(f"η = {SMALL_ETA}") as bar:
-        return net.train(X, Z, learning_rate=SMALL_ETA, epochs=run.epochs, progress=bar)
+        return net.train(
+            X,
+            Z,
+            learning_rate=SMALL_ETA,
+            epochs=run.epochs,
+            progress=bar,
+            validation=(X, Z),
+        )
 
 
 def print_repetitions(run, diverging, error, converging):
+    """The E of each epoch (before its update) of both runs, side by side."""
+    big, small = diverging.epoch_loss, converging.epoch_loss
     shown = sorted(
-        {e for e in range(len(diverging) + 1)}
-        | {e for e in (10, 20, 50, 100, 200, 500) if e < len(converging)}
-        | {len(converging) - 1}
+        {e for e in range(len(big) + 1)}
+        | {e for e in (10, 20, 50, 100, 200, 500) if e < len(small)}
+        | {len(small) - 1}
     )
     rows = []
     for e in shown:
-        if e < len(diverging):
-            big = f"{diverging[e]:.6g}"
+        if e < len(big):
+            left = f"{big[e]:.6g}"
         else:
-            big = "overflow" if e == len(diverging) and error else ""
-        small = f"{converging[e]:.6g}" if e < len(converging) else ""
-        rows.append([e, big, small])
+            left = "overflow" if error is not None and e == error.epoch else ""
+        right = f"{small[e]:.6g}" if e < len(small) else ""
+        rows.append([e, left, right])
     run.table(
         ["epoch", f"E, η = {ARTICLE_ETA}", f"E, η = {SMALL_ETA}"], rows, align="rrr"
     )
@@ -166,15 +183,46 @@ def print_repetitions(run, diverging, error, converging):
         run.paragraph(
             f"η = {ARTICLE_ETA} diverges: each step overshoots the minimum, so E "
             "grows every iteration until a value overflows (in epoch "
-            f"{len(diverging)}, neuron {error.neuron} computed a non-finite "
+            f"{error.epoch}, neuron {error.neuron} computed a non-finite "
             f"{error.quantity})."
         )
     else:
-        run.say(f"η = {ARTICLE_ETA} did not diverge within {len(diverging)} steps.")
-    run.say(
-        f"η = {SMALL_ETA} converges: E = {converging[-1]:.3g} after "
-        f"{len(converging)} epochs."
+        run.say(f"η = {ARTICLE_ETA} did not diverge within {len(big)} epochs.")
+    last = len(small) - 1
+    run.paragraph(
+        f"η = {SMALL_ETA} converges: E = {small[last]:.3g} in epoch {last} (before "
+        f"its update), {converging.validation_loss[-1]:.3g} after {len(small)} "
+        f"epoch{'s' if len(small) > 1 else ''}."
     )
+
+
+def loss_figure(diverging, error, converging):
+    """E per epoch of both runs, the diverging one up to its overflow, marked."""
+    up, down = plot.COLORS["backward"], plot.COLORS["forward"]
+    ax = plot.loss(diverging, label=f"η = {ARTICLE_ETA}: E grows every step", color=up)
+    plot.loss(converging, ax=ax, label=f"η = {SMALL_ETA}: E falls", color=down)
+    epochs = len(converging.epoch_loss)
+    if error is not None:
+        ax.axvline(error.epoch, color=up, linestyle=":", linewidth=1.3)
+        ax.annotate(
+            f"epoch {error.epoch}: a value overflows\n(DivergenceError)",
+            xy=(error.epoch, 0.97),
+            xycoords=("data", "axes fraction"),
+            xytext=(5, 0),
+            textcoords="offset points",
+            ha="left",
+            va="top",
+            fontsize=9,
+            color=up,
+        )
+        epochs = max(epochs, error.epoch + 1)
+    ax.set_xlim(-0.5, epochs - 0.5)
+    ax.legend(frameon=False, fontsize=9, loc="upper right")
+    ax.set_title(
+        f"Worked example: its η = {ARTICLE_ETA} diverges, η = {SMALL_ETA} converges",
+        fontsize=12,
+    )
+    return ax
 
 
 if __name__ == "__main__":

@@ -179,7 +179,16 @@ def test_plot_an_iteration_the_trace_lacks(demo, tmp_path, capsys):
     _, folder = demo
     argv = ["plot", str(folder / "trace.csv"), "--out", str(tmp_path / "x.png")]
     assert cli.main([*argv, "--epoch", "5"]) == 1
-    assert "no iteration with epoch 5" in one_line_error(capsys.readouterr().err)
+    error = one_line_error(capsys.readouterr().err)
+    assert "no iteration with epoch 5" in error
+    assert "it holds epochs 0, samples 0" in error  # counted from 0, as the trace
+
+
+def test_plot_help_says_how_epochs_are_counted(capsys):
+    assert cli.main(["plot", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--epoch N epoch, counted from 0 (default: the first)" in out
+    assert "--sample N sample, counted from 0 (default: the first)" in out
 
 
 def test_plot_to_an_unknown_image_format(demo, tmp_path, capsys):

@@ -324,6 +324,45 @@ SCENARIOS = sorted(
 )
 
 
+# The source documents are named by what they are: "seed 001" meant nothing to
+# a user and read like the random --seed.
+USER_FACING = sorted(
+    [
+        ROOT / "README.md",
+        ROOT / "CHANGELOG.md",
+        *DOCS.rglob("*.md"),
+        *DOCS.rglob("*.ipynb"),
+        *(ROOT / "neurosim").rglob("*.py"),
+        *(ROOT / "scenarios").rglob("*.py"),
+    ]
+)
+SOURCE_BY_NUMBER = re.compile(r"\bseeds?[\s_-]*0{2}[0-9]\b", re.IGNORECASE)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Seed 001 of the source material", "(seed 000)", "seed\n  002", "seed-003"],
+)
+def test_the_source_number_finder_finds_them(text):
+    assert SOURCE_BY_NUMBER.search(text)
+
+
+@pytest.mark.parametrize("text", ["--seed 0", "seed 0", "seed=1", "seed 0001"])
+def test_the_source_number_finder_leaves_random_seeds_alone(text):
+    assert not SOURCE_BY_NUMBER.search(text)
+
+
+def test_user_facing_text_does_not_number_the_source_documents():
+    assert len(USER_FACING) > 30
+    found = []
+    for path in USER_FACING:
+        text = path.read_text(encoding="utf-8")
+        for match in SOURCE_BY_NUMBER.finditer(text):
+            line = text.count("\n", 0, match.start()) + 1
+            found.append(f"{path.relative_to(ROOT)}:{line}: {match.group()!r}")
+    assert found == [], "name the article, the worked example or the perceptron"
+
+
 def test_there_are_scenarios():
     assert SCENARIOS
 

@@ -15,9 +15,10 @@ import pytest
 from matplotlib.patches import FancyArrowPatch
 from PIL import Image
 
+import neurosim
 from neurosim import plot
 from neurosim.errors import DataError
-from neurosim.examples import worked_example
+from neurosim.examples import WORKED_EXAMPLE_DATA, worked_example
 from neurosim.plot import (
     ARRIVALS_GID,
     BIAS_GID,
@@ -30,7 +31,7 @@ from neurosim.plot import (
 from neurosim.plot import labels as plot_labels
 from neurosim.trace import Trace
 
-# The worked example of background.md (seed 000).
+# The worked example (one step by hand on a 2-2-2 identity network).
 WORKED_WEIGHTS = nx.get_edge_attributes(worked_example(), "weight")
 
 
@@ -306,6 +307,27 @@ def test_loss_linear_and_history():
     assert len(ax.get_lines()) == 2
     ax = plot.loss([3.0, 2.0, 1.0])
     assert ax.get_xlabel() == "iteration"
+
+
+def test_loss_counts_epochs_and_iterations_from_0():
+    """Epoch k's mean at x = k, as history.epoch_loss[k] and the trace number it."""
+    import neurosim
+
+    net = neurosim.Network(neurosim.layered([2, 2, 1], seed=0))
+    X, Z = [[0, 0], [0, 1], [1, 0], [1, 1]], [[0], [1], [1], [0]]
+    history = net.train(X, Z, epochs=3, batch_size=2)
+    ax = plot.loss(history.loss, samples_per_epoch=4)  # 4 samples, 2 per batch
+    dots, means = ax.get_lines()
+    np.testing.assert_array_equal(means.get_xdata(), [0, 1, 2])
+    np.testing.assert_array_equal(means.get_ydata(), history.epoch_loss)
+    # each epoch's samples spread evenly around its number
+    np.testing.assert_allclose(
+        dots.get_xdata(), np.repeat([0, 1, 2], 4) + np.tile([-3, -1, 1, 3], 3) / 8
+    )
+    assert ax.get_xlim() == (-0.5, 2.5)
+    assert [t.get_text() for t in ax.get_xticklabels()][1:4] == ["0", "1", "2"]
+    ax = plot.loss([3.0, 2.0, 1.0])  # iterations
+    np.testing.assert_array_equal(ax.get_lines()[0].get_xdata(), [0, 1, 2])
 
 
 def test_loss_divergence():
@@ -1056,3 +1078,24 @@ def test_timeline_model_to_dict_is_plain_json(worked_step):
     assert len(data["arrows"]) == len(worked_step)
     assert len(data["updates"]) == 4  # the marks: one per neuron and time
     assert "TimelineModel" in repr(model)
+
+
+def test_a_network_without_biases_writes_none_after_training():
+    """``to_graph`` writes NaN for "no bias"; the figure must not say b = nan."""
+    G = worked_example()
+    net = neurosim.Network(G)
+    X, Z = WORKED_EXAMPLE_DATA
+    net.train(X, Z, learning_rate=0.1)
+    figure = plot.network_change(G, net)
+    texts = [t.get_text() for ax in figure.axes for t in ax.texts]
+    assert not [t for t in texts if "nan" in t]
+    assert not [
+        t for ax in figure.axes for t in ax.texts if t.get_gid() == plot.BIAS_GID
+    ]
+    plt.close(figure)
+    H = net.to_graph()
+    H.nodes["o1"]["bias"] = 0.25  # one real bias: only o1 gets a label
+    ax = plot.network(H)
+    biases = [t.get_text() for t in ax.texts if t.get_gid() == plot.BIAS_GID]
+    assert biases == ["b = 0.25"]
+    plt.close(ax.figure)

@@ -35,7 +35,7 @@ SOFTSIGN = SimpleNamespace(  # a custom activation, used by duck typing
 
 
 def worked_example() -> nx.DiGraph:
-    """Seed 000: a 2-2-2 identity network without bias."""
+    """The worked example: a 2-2-2 identity network without bias."""
     G = nx.DiGraph()
     G.add_nodes_from(["i1", "i2", "h1", "h2", "o1", "o2"], activation="identity")
     w = dict(w1=1.5, w2=2.0, w3=2.0, w4=2.5, w5=1.2, w6=2.5, w7=0.5, w8=1.0)
@@ -134,7 +134,7 @@ def layered_graph(Ws, bs, activations) -> nx.DiGraph:
     return G
 
 
-# --- the worked example (seed 000), by hand ---
+# --- the worked example, by hand ---
 
 
 def test_worked_example_one_step_by_hand():

@@ -8,6 +8,7 @@ work.
 """
 
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -525,6 +526,75 @@ def test_divergence_in_predict_says_predict():
         neurosim.Network(G).predict([[1e300]])
     assert "training" not in str(info.value)
     assert info.value.neuron == "o1"
+    assert info.value.history is None  # nothing was trained
+
+
+def diverging_xor():
+    G = neurosim.layered([2, 3, 1], activation="identity", seed=0)
+    X = [[0, 0], [0, 1], [1, 0], [1, 1]] * 3
+    Z = [[0], [1], [1], [0]] * 3
+    return neurosim.Network(G), X, Z
+
+
+@pytest.mark.parametrize(
+    ("options", "where"),
+    [
+        ({"learning_rate": 0.6, "epochs": 20}, (1, 8)),  # in the middle of an epoch
+        ({"learning_rate": 2.0, "epochs": 20, "batch_size": 4}, (3, 2)),  # batches
+    ],
+)
+def test_a_divergence_holds_what_stop_after_would_have_returned(options, where):
+    net, X, Z = diverging_xor()
+    before = snapshot(net)
+    with pytest.raises(DivergenceError) as info:
+        net.train(X, Z, **options)
+    error = info.value
+    assert (error.epoch, error.sample) == where
+    assert snapshot(net) == before  # the network is as it was
+    chunks = -(-len(X) // options.get("batch_size", 1))
+    iteration = error.epoch * chunks + error.sample
+    stopped = diverging_xor()[0].train(X, Z, stop_after=iteration, **options)
+    history = error.history
+    for name in ("loss", "outputs", "ends", "entries", "epoch_loss"):
+        np.testing.assert_array_equal(getattr(history, name), getattr(stopped, name))
+    assert history.epochs == stopped.epochs == error.epoch + (error.sample > 0)
+    assert len(history.loss) == iteration * options.get("batch_size", 1)
+    assert np.isfinite(history.loss).all()
+    assert history.loss[-1] > 1e100  # it was on its way
+
+
+def test_a_divergence_in_the_first_iteration_has_an_empty_history():
+    net, X, Z = diverging_xor()
+    with pytest.raises(DivergenceError) as info:
+        net.train(X, Z, learning_rate=1e300)
+    history = info.value.history
+    assert (info.value.epoch, info.value.sample) == (0, 1)
+    assert len(history.loss) == 1  # the first sample's update was still finite
+    with pytest.raises(DivergenceError) as info:
+        net.train([[1e200, 1e200]], [[0]], learning_rate=1e300)
+    assert len(info.value.history.loss) == 0
+    assert "empty" in repr(info.value.history)
+
+
+def test_a_divergence_with_validation_keeps_the_epochs_validated():
+    net, X, Z = diverging_xor()
+    with pytest.raises(DivergenceError) as info:
+        net.train(X, Z, learning_rate=0.6, epochs=20, validation=(X[:4], Z[:4]))
+    history = info.value.history
+    assert len(history.validation_loss) == info.value.epoch == 1
+    again = diverging_xor()[0].train(
+        X, Z, learning_rate=0.6, epochs=1, validation=(X[:4], Z[:4])
+    )
+    np.testing.assert_array_equal(history.validation_loss, again.validation_loss)
+
+
+def test_a_pickled_divergence_keeps_its_history():
+    net, X, Z = diverging_xor()
+    with pytest.raises(DivergenceError) as info:
+        net.train(X, Z, learning_rate=0.6, epochs=20)
+    copy = pickle.loads(pickle.dumps(info.value))
+    assert str(copy) == str(info.value)
+    np.testing.assert_array_equal(copy.history.loss, info.value.history.loss)
 
 
 def test_a_huge_shuffled_run_is_refused_before_any_work():

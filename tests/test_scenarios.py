@@ -41,7 +41,7 @@ def assert_files(folder, *names):
 
 
 # ----------------------------------------------------------------------
-# worked example (seed 000)
+# worked example (one step by hand)
 
 
 def test_worked_example_prints_the_article_step(tmp_path, capsys):
@@ -49,16 +49,46 @@ def test_worked_example_prints_the_article_step(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "114.6753125" in out
     assert "-1.39875" in out
-    assert "-1.3986" in out  # the article's rounding slip is named
+    assert "the worked example prints -1.3986: a slip, not a rounding" in out
     for name in neurosim.examples.WORKED_EXAMPLE_NAMES:
         assert f"\n  {name} " in out
     assert "h1 = i1·w1 + i2·w3 = 4.5" in out
     assert "o2 = h1·w6 + h2·w8 = 17" in out
     assert "diverge" in out
-    assert "overflow" in out
     assert "converges" in out
+    # epochs counted from 0: epoch 0 is E before any update, for both runs
+    assert "\n      0       114.675      114.675\n" in out
+    assert "\n      6  5.77873e+204  0.000124334\n" in out
+    assert "\n      7      overflow  1.26945e-05\n" in out
+    assert "\n     11                5.15077e-09\n" in out  # the last epoch of 12
+    assert "overflows (in epoch 7, neuron h1 computed" in out
+    # E of the last epoch is before its update; after 12 epochs it is E of epoch 12
+    after = neurosim.Network(neurosim.examples.worked_example()).train(
+        *neurosim.examples.WORKED_EXAMPLE_DATA, learning_rate=0.02, epochs=13
+    )
+    assert f"{after.loss[12]:.3g}" == "1.09e-09"
+    assert "E = 5.15e-09 in epoch 11 (before its update), 1.09e-09 after 12" in out
     assert_files(tmp_path, "timeline.png", "network.png", "loss.png", "trace.csv")
     assert not (tmp_path / "animation.gif").exists()
+
+
+def test_worked_example_loss_figure_shows_both_runs():
+    import matplotlib.pyplot as plt
+
+    module = load("worked_example")
+    diverging, error = module.repeat_until_divergence()
+    net = neurosim.Network(neurosim.examples.worked_example())
+    converging = net.train(*module.WORKED_EXAMPLE_DATA, learning_rate=0.02, epochs=30)
+    ax = module.loss_figure(diverging, error, converging)
+    big, small, overflow = ax.get_lines()
+    assert big.get_label() == "η = 0.1: E grows every step"
+    assert list(big.get_xdata()) == list(range(7))  # epochs 0 to 6, then it overflowed
+    assert big.get_ydata()[0] == small.get_ydata()[0] == diverging.loss[0]
+    assert list(small.get_xdata()) == list(range(30))
+    assert list(overflow.get_xdata()) == [7, 7]  # the mark where it diverged
+    assert "epoch 7: a value overflows" in ax.texts[0].get_text()
+    assert ax.get_xlim() == (-0.5, 29.5)
+    plt.close(ax.figure)
 
 
 def test_worked_example_trace_is_the_step(tmp_path, capsys):
@@ -72,14 +102,16 @@ def test_worked_example_trace_is_the_step(tmp_path, capsys):
 
 def test_worked_example_eta_0_1_grows_until_it_diverges():
     module = load("worked_example")
-    losses, error = module.repeat_until_divergence()
+    history, error = module.repeat_until_divergence()
     assert isinstance(error, neurosim.DivergenceError)
-    assert losses[0] == pytest.approx(114.6753125)
-    assert all(b > a for a, b in itertools.pairwise(losses))
+    assert error.history is history
+    assert error.epoch == history.epochs == 7
+    assert history.loss[0] == pytest.approx(114.6753125)
+    assert all(b > a for a, b in itertools.pairwise(history.loss))
 
 
 # ----------------------------------------------------------------------
-# perceptron (seed 002)
+# perceptron (one sigmoid neuron with a bias)
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
@@ -129,7 +161,7 @@ def test_perceptron_learns_and(tmp_path, capsys):
 
 
 # ----------------------------------------------------------------------
-# article network (seed 001) and XOR
+# article network (Bernacki & Włodarczyk) and XOR
 
 
 def test_article_network_scenario(tmp_path, capsys):

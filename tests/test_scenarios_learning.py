@@ -87,13 +87,43 @@ def test_optimizers_verdicts_follow_the_numbers(optimizers):
         "adam": np.array([1.0, 0.01, 0.001]),
     }
     lines = module.verdicts(losses, threshold=0.06)
-    assert lines["adam"][0] == 2
+    assert lines["adam"][0] == 1  # epochs count from 0: the second epoch is 1
+    assert "below 6.0e-02 (R² 0.98) in epoch 1, " in lines["adam"][1]
     assert "fastest, lowest final loss" in lines["adam"][1]
     assert "2nd fastest" in lines["momentum"][1]
-    assert lines["adagrad"][0] == 3
+    assert lines["adagrad"][0] == 2
     assert lines["sgd"][0] is None
     assert "never below 6.0e-02 in 3 epochs" in lines["sgd"][1]
     assert "400× the lowest" in lines["sgd"][1]
+
+
+def test_optimizers_figure_counts_epochs_from_0(optimizers):
+    module, _ = optimizers
+    losses = {
+        "sgd": np.array([1.0, 0.5, 0.4]),
+        "momentum": np.array([1.0, 0.05, 0.01]),
+        "adagrad": np.array([1.0, 0.2, 0.05]),
+        "adam": np.array([1.0, 0.01, 0.001]),
+    }
+    lines = module.verdicts(losses, threshold=0.06)
+    results = {
+        name: module.OptimizerResult(name, 0.1, loss, *lines[name])
+        for name, loss in losses.items()
+    }
+    ax = module.loss_figure(results, 0.06).axes[0]
+    curves = [line for line in ax.get_lines() if len(line.get_xdata()) == 3]
+    assert len(curves) == 4
+    for curve in curves:  # epoch k of epoch_loss at x = k, as plot.loss draws it
+        np.testing.assert_array_equal(curve.get_xdata(), [0, 1, 2])
+    marks = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    # adam first below 0.06 in epoch 1, momentum in 1, adagrad in 2; sgd never
+    assert sorted(
+        (float(m.get_xdata()[0]), float(m.get_ydata()[0])) for m in marks
+    ) == [
+        (1.0, 0.01),
+        (1.0, 0.05),
+        (2.0, 0.05),
+    ]
 
 
 def test_stated_learning_rates_are_the_ones_used(optimizers):

@@ -19,7 +19,7 @@ from neurosim.graph import generations
 from neurosim.plot import model_network
 from neurosim.trace import CSV_COLUMNS, Trace
 
-# The worked example of background.md (seed 000): a 2-2-2 identity network.
+# The worked example (one step by hand): a 2-2-2 identity network.
 LAYERS = [["i1", "i2"], ["h1", "h2"], ["o1", "o2"]]
 WEIGHTS = nx.get_edge_attributes(worked_example(), "weight")
 

@@ -1,4 +1,4 @@
-"""Seed 000, the worked example, through the actors."""
+"""The worked example (one backpropagation step by hand), through the actors."""
 
 import numpy as np
 import pytest
@@ -10,7 +10,7 @@ X, Z = WORKED_EXAMPLE_DATA
 
 
 def hand_calculation():
-    """One step of backprop on seed 000, written out as in the article."""
+    """One step of backprop on the worked example, written out as it does."""
     i1, i2 = 1.0, 1.5
     w1, w2, w3, w4, w5, w6, w7, w8 = 1.5, 2.0, 2.0, 2.5, 1.2, 2.5, 0.5, 1.0
     h1 = i1 * w1 + i2 * w3  # 4.5
@@ -44,7 +44,7 @@ def test_one_step_matches_the_hand_calculation():
     for name, edge in WORKED_EXAMPLE_NAMES.items():
         assert net.weights[edge] == pytest.approx(after[name], abs=1e-12), name
     assert net.biases == {}  # the article's neurons have no bias
-    # the article's own number for w5 (it prints -1.3986, a rounding slip)
+    # the article prints -1.3986 for w5: a slip, not a rounding (-1.39875 -> -1.3988)
     assert net.weights["h1", "o1"] == pytest.approx(-1.39875, abs=1e-12)
 
 
@@ -64,6 +64,28 @@ def test_eta_0_1_diverges_with_a_clear_error():
     assert error.neuron in net.nodes
     assert f"epoch {error.epoch}" in str(error)
     assert net.weights == before  # a failed call leaves the network as it was
+
+
+def test_the_divergence_carries_the_losses_so_far():
+    net = neurosim.Network(worked_example())
+    with pytest.raises(neurosim.DivergenceError) as info:
+        net.train(X, Z, learning_rate=0.1, epochs=50)
+    error = info.value
+    assert error.epoch == 7  # a weight overflows in the 8th step
+    history = error.history
+    assert history.epochs == 7
+    assert history.trace is None
+    # the run that stops just before, bit for bit
+    net = neurosim.Network(worked_example())
+    before = net.train(X, Z, learning_rate=0.1, epochs=7)
+    np.testing.assert_array_equal(history.loss, before.loss)
+    np.testing.assert_array_equal(history.epoch_loss, before.epoch_loss)
+    np.testing.assert_array_equal(history.outputs, before.outputs)
+    np.testing.assert_array_equal(history.ends, before.ends)
+    assert history.epoch_loss[0] == pytest.approx(114.6753125, abs=1e-12)
+    assert history.loss[1] == pytest.approx(490.59955203, rel=1e-9)
+    assert np.all(np.diff(history.epoch_loss) > 0)  # E grows every step
+    assert np.isfinite(history.epoch_loss).all()
 
 
 def test_eta_0_02_converges():

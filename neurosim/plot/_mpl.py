@@ -76,15 +76,18 @@ class _LabelPlacer(Artist):
 
     Placement runs again only when the Axes' size, limits or the dpi
     change, so labels do not move under a steady figure (nor while an
-    animation changes their text).
+    animation changes their text); with `every_draw`, at every draw (the
+    labels of an animation's moving dots), after the placers made without.
     """
 
-    def __init__(self, ax: Axes, place: Any):
+    def __init__(self, ax: Axes, place: Any, every_draw: bool = False):
         super().__init__()
         self._ax = ax
         self._place = place
         self._key: tuple[float, ...] | None = None
-        self.set_zorder(-1000)  # drawn first among the Axes' children
+        self._every_draw = every_draw
+        # Drawn first among the Axes' children.
+        self.set_zorder(-999 if every_draw else -1000)
         self.set_in_layout(False)
         ax.add_artist(self)
 
@@ -97,7 +100,7 @@ class _LabelPlacer(Artist):
             *np.round(ax.bbox.bounds).tolist(),
             *np.round(ax.viewLim.bounds, 9).tolist(),
         )
-        if key != self._key:
+        if key != self._key or self._every_draw:
             self._key = key
             self._place(renderer)
         self.stale = False

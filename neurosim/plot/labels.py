@@ -74,7 +74,9 @@ class _Scene:
         self.bounds = bounds  # a Bbox: labels stay inside
         self.rects: list[tuple[NDArray[np.float64], NDArray[np.float64], Any]] = []
         self.circles: list[tuple[float, float, float]] = []
-        self.lines: list[tuple[NDArray[np.float64], NDArray[np.float64], float]] = []
+        self.lines: list[
+            tuple[NDArray[np.float64], NDArray[np.float64], float, float]
+        ] = []
         self._cache: dict[str, Any] = {}
 
     def add_rect(
@@ -93,12 +95,12 @@ class _Scene:
         self.circles.append((float(centre[0]), float(centre[1]), float(radius)))
         self._cache.pop("circles", None)
 
-    def add_line(self, start: Any, end: Any) -> int:
+    def add_line(self, start: Any, end: Any, half_width: float = 0.0) -> int:
         """A soft obstacle; returns its index (to skip a label's own line)."""
         start, end = np.asarray(start, float), np.asarray(end, float)
         length = float(np.hypot(*(end - start)))
         u = (end - start) / length if length > 0 else np.array([1.0, 0.0])
-        self.lines.append(((start + end) / 2, u, length / 2))
+        self.lines.append(((start + end) / 2, u, length / 2, half_width))
         self._cache.pop("lines", None)
         return len(self.lines) - 1
 
@@ -118,7 +120,7 @@ class _Scene:
                 self._cache[name] = (
                     np.array([r[0] for r in rows]).reshape(-1, 2),
                     np.array([r[1] for r in rows]).reshape(-1, 2),
-                    np.array([(r[2], 0.0) for r in rows]).reshape(-1, 2),
+                    np.array([(r[2], r[3]) for r in rows]).reshape(-1, 2),
                 )
         return self._cache[name]
 

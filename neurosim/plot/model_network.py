@@ -94,8 +94,18 @@ def _resolve_show(show: bool | Literal["auto"], count: int, limit: int) -> bool:
     return bool(show) if show != "auto" else count <= limit
 
 
+def _bias(G: nx.DiGraph, node: Hashable) -> float | None:
+    """A neuron's bias; None when it has none (``bias`` None or NaN, as
+    ``Network.to_graph`` writes it for a neuron without bias)."""
+    bias = G.nodes[node].get("bias", 0.0)
+    if bias is None or math.isnan(bias):
+        return None
+    return float(bias)
+
+
 def _has_bias(G: nx.DiGraph) -> bool:
-    return any(G.nodes[node].get("bias", 0.0) for node in G.nodes if G.in_degree(node))
+    """Whether some neuron has a bias other than 0."""
+    return any(_bias(G, node) for node in G.nodes if G.in_degree(node))
 
 
 def _trace_connections(trace: Trace) -> list[tuple[Hashable, Hashable]]:

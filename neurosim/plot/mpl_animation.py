@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,13 @@ from matplotlib.ticker import MaxNLocator
 from neurosim._files import atomic_write
 from neurosim.errors import DataError
 from neurosim.messages import KINDS
-from neurosim.plot._mpl import _white_box
-from neurosim.plot.labels import _fmt, _fmt_value
+from neurosim.plot._mpl import (
+    _label_half_size,
+    _LabelPlacer,
+    _set_display_position,
+    _white_box,
+)
+from neurosim.plot.labels import _fmt, _fmt_value, _Label, _Scene
 from neurosim.plot.model_network import (
     _MAX_NODE_LABELS,
     _MAX_WEIGHT_LABELS,
@@ -53,15 +58,27 @@ def animate(
     frames: int | None = None,
     dpi: int = 100,
     title: str | None = None,
+    outputs: Mapping[Hashable, Any] | None = None,
+    targets: Mapping[Hashable, Any] | None = None,
 ) -> Path:
     """Write a GIF of one iteration: messages travelling, neurons firing.
 
     The network is drawn in layers; each message is a dot moving along its
     connection from ``sent_at`` to ``received_at`` (forward blue, backward
-    vermillion, values written beside the dots on small networks); a neuron
-    lights up in the colour of what it sends when it fires; at an update the
-    connection's width, colour and written weight change and the label
-    flashes. A clock and a strip at the bottom show virtual time.
+    vermillion, values written beside the dots on small networks, clear of
+    the other labels); a neuron lights up in the colour of what it sends
+    when it fires; at an update the connection's width, colour and written
+    weight change and the label flashes. A clock and a strip at the bottom
+    show virtual time.
+
+    On small networks trained online (one sample per iteration) each neuron
+    shows what it computed, from the moment it did: ``y`` (``x`` at an
+    input) as the forward wave reaches it, ``δ`` as the backward one does
+    (``δ = Σ`` what arrived at a hidden neuron; ``δ = z − y`` at an output,
+    with `outputs` and `targets`), and the heading shows the sample's
+    ``E = ½ Σ (z − y)²``. A line under the
+    network says that a connection shows its new weight from its update on,
+    while the dots still in flight carry values computed with the old one.
 
     Parameters
     ----------
@@ -88,21 +105,45 @@ def animate(
         100 dpi.
     title : str, optional
         Top-left caption; ``"epoch E, sample S"`` by default.
+    outputs, targets : mapping of output neuron to value, optional
+        The iteration's outputs ``y`` and targets ``z`` (the trace's
+        messages do not carry what an output computed): with `outputs`
+        the outputs show their ``y``, with both their ``δ = z − y`` and the
+        heading ``E``. For a trained network ``net`` and a sample ``s``,
+        ``dict(zip(net.outputs, history.outputs[s]))`` and
+        ``dict(zip(net.outputs, Z[s]))``.
 
     Returns
     -------
     pathlib.Path
         ``path``.
 
+    Raises
+    ------
+    DataError
+        The trace has no such iteration, or `outputs` or `targets` name a
+        node that is not an output of the drawn network.
+
     Examples
     --------
     >>> from neurosim.plot import animate
     >>> animate(trace, network, "iteration.gif")  # doctest: +SKIP
     PosixPath('iteration.gif')
+    >>> y = dict(zip(net.outputs, history.outputs[0]))  # doctest: +SKIP
+    >>> z = dict(zip(net.outputs, Z[0]))  # doctest: +SKIP
+    >>> animate(trace, net, "step.gif", outputs=y, targets=z)  # doctest: +SKIP
+    PosixPath('step.gif')
     """
     path = Path(path)
     figure, player = _animation_scene(
-        trace, graph, epoch=epoch, sample=sample, dpi=dpi, title=title
+        trace,
+        graph,
+        epoch=epoch,
+        sample=sample,
+        dpi=dpi,
+        title=title,
+        outputs=outputs,
+        targets=targets,
     )
     t0, t1 = player.start, player.end
     moving = frames if frames is not None else max(2, round(1.5 * (t1 - t0) * fps))
@@ -126,9 +167,14 @@ def animate(
 
 
 # The frame of an animation, in figure coordinates: a heading of two rows
-# (the title and the clock; the legend and the phase), the network, the
-# time strip at the bottom.
+# (the title and the clock; the legend and the phase), the network, a
+# caption, the time strip at the bottom.
 _HEADING_ROWS = (0.945, 0.875)
+_CAPTION_ROW = 0.14
+_DOT_SIZE = 70  # points², the dots of a small network
+# Where a neuron's values go, in order of preference: y above, δ below.
+_ABOVE = ("above", "far above", "above right", "above left", "below", "far below")
+_BELOW = ("below", "far below", "below right", "below left", "above", "far above")
 _ANIMATION_AXES = (0.03, 0.17, 0.94, 0.655)
 _MARGIN = 0.03
 
@@ -141,6 +187,8 @@ def _animation_scene(
     sample: int,
     dpi: int,
     title: str | None,
+    outputs: Mapping[Hashable, Any] | None = None,
+    targets: Mapping[Hashable, Any] | None = None,
 ) -> tuple[Figure, _Player]:
     """The figure of :func:`animate` and the player that moves its artists."""
     it = trace.filter(epoch=epoch, sample=sample)
@@ -153,6 +201,15 @@ def _animation_scene(
     else:
         layers = trace.layers()
         weights = dict.fromkeys(_trace_connections(trace))
+    senders = {u for u, _ in weights}
+    ends = [node for layer in layers[1:] for node in layer if node not in senders]
+    for name, given in (("outputs", outputs), ("targets", targets)):
+        unknown = [node for node in given or {} if node not in ends]
+        if unknown:
+            raise DataError(
+                f"{name} names {unknown[0]!r}, which is not an output of the "
+                f"network (its outputs: {', '.join(map(repr, ends))})"
+            )
     weights = _starting_weights(trace, weights, epoch, sample)
     updated = _updated_weights(it, weights)
     weight_range = _weight_range(weights, updated)
@@ -174,6 +231,7 @@ def _animation_scene(
         node_size=_node_size(ax, layers) * (1.6 if small else 1.0),
         arrows=False,
         fontsize=9.5,
+        line_clearance=math.sqrt(_DOT_SIZE) / 2,  # the dots move on the lines
     )
     # A weight label shows the old weight, then the new one, in bold while
     # it flashes: place it with room for the widest.
@@ -188,6 +246,8 @@ def _animation_scene(
             texts.append(_fmt(weights[edge]))
     drawing.bold_labels = True
     player = _Player(figure, ax, drawing, it, weights, label_values, small)
+    if small:
+        player.write_values(dict(outputs or {}), dict(targets or {}))
     heading = figure.text(
         _MARGIN,
         _HEADING_ROWS[0],
@@ -291,7 +351,7 @@ class _Player:
 
         # Dots, one scatter per kind so that each keeps its colour.
         self.dots = {}
-        size = 70 if small else 12
+        size = _DOT_SIZE if small else 12
         for kind in KINDS:
             mask = self.kinds == kind
             if mask.any():
@@ -307,15 +367,15 @@ class _Player:
                         zorder=2.8,
                     ),
                 )
+        self.dot_size = size
         self.value_labels = []
         if label_values:
             for k in range(len(it)):
                 self.value_labels.append(
-                    ax.annotate(
+                    ax.text(
+                        0.0,
+                        0.0,
                         _fmt_value(it.value[k]),
-                        xy=(0, 0),
-                        xytext=(0, 11),
-                        textcoords="offset points",
                         ha="center",
                         va="center",
                         fontsize=8.5,
@@ -326,6 +386,14 @@ class _Player:
                         bbox=_white_box(0.15, 0.85),
                     )
                 )
+            # Placed at each frame, clear of the weights, the neurons, the
+            # other dots and each other (_place_values).
+            _LabelPlacer(ax, self._place_values, every_draw=True)
+        self.xy = np.zeros((len(it), 2))
+        self.flying = np.zeros(len(it), dtype=bool)
+        self.sides = np.ones(len(it))
+        self.values: list[tuple[float, Any]] = []  # (time, a neuron's label)
+        self.error: tuple[float, str] | None = None  # (time, "E = ...")
 
         # When each neuron fires: forward when it sends forward (or, for an
         # output, when its last input arrives); backward when it sends back
@@ -428,6 +496,21 @@ class _Player:
             borderaxespad=0.0,
             borderpad=0.0,
         )
+        # Under the network: what the weights on the connections are.
+        self.caption = figure.text(
+            0.5,
+            _CAPTION_ROW,
+            "",
+            ha="center",
+            va="center",
+            fontsize=8.5,
+            color=_MUTED,
+        )
+        if self.changes and drawing.labels:
+            self.caption.set_text(
+                "A connection shows its new weight from its update on; "
+                "dots still in flight carry values computed with the old weights."
+            )
         strip = figure.add_axes((0.06, 0.07, 0.88, 0.035))
         for kind in KINDS:
             mask = self.kinds == kind
@@ -465,6 +548,136 @@ class _Player:
     def clock_text(t: float) -> str:
         return f"t = {t:5.2f}"
 
+    def write_values(
+        self, outputs: dict[Hashable, Any], targets: dict[Hashable, Any]
+    ) -> None:
+        """What each neuron computed, shown from when it did: ``y`` (``x`` at
+        an input) above it, ``δ`` below, and ``E`` in the heading.
+
+        From the trace: ``y`` is the value a neuron sends forward, ``δ`` of
+        a hidden neuron the sum of the errors it received; an output's ``y``
+        and ``z`` come from `outputs` and `targets`. Online iterations only:
+        a mini-batch's vectors would bury the network in text.
+        """
+        it, drawing = self.it, self.drawing
+        if it.value.dtype == object:
+            return
+        inputs = set(drawing.layers[0]) if len(drawing.layers) > 1 else set()
+        forward = it.kind == "forward"
+        errors = ~forward  # backward and feedback: δ = Σ received
+        y: dict[Hashable, tuple[float, Any]] = {}
+        for node, t, value in zip(
+            it.source[forward], it.sent_at[forward], it.value[forward], strict=True
+        ):
+            if node not in y or t < y[node][0]:
+                y[node] = (float(t), value)
+        arrived: dict[Hashable, float] = {}
+        for node, t in zip(
+            it.destination[forward], it.received_at[forward], strict=True
+        ):
+            arrived[node] = max(arrived.get(node, -math.inf), float(t))
+        for node, value in outputs.items():
+            if node in arrived:
+                y[node] = (arrived[node], value)
+        delta: dict[Hashable, tuple[float, Any]] = {}
+        for node, t, value in zip(
+            it.destination[errors],
+            it.received_at[errors],
+            it.value[errors],
+            strict=True,
+        ):
+            t0, total = delta.get(node, (-math.inf, 0.0))
+            delta[node] = (max(t0, float(t)), total + value)
+        acted: dict[Hashable, float] = {}  # an output's backward step
+        for node, t in zip(it.source[errors], it.sent_at[errors], strict=True):
+            acted[node] = min(acted.get(node, math.inf), float(t))
+        for node, t in zip(it.updates.neuron, it.updates.time, strict=True):
+            acted[node] = min(acted.get(node, math.inf), float(t))
+        squares = []
+        for node, z in targets.items():
+            if node in outputs and node in y:
+                d = np.asarray(z, dtype=float) - np.asarray(outputs[node], dtype=float)
+                delta[node] = (acted.get(node, y[node][0]), d)
+                squares.append(d**2)
+        if squares and len(squares) == len(targets):
+            e = 0.5 * np.sum(squares, axis=0)
+            when = max(y[node][0] for node in targets)
+            self.error = (when, f"E = ½ Σ (z − y)² = {_fmt_value(e)}")
+
+        for node in drawing.nodes:
+            for (symbol, sides, color), known in (
+                (("x" if node in inputs else "y", _ABOVE, "forward"), y),
+                (("δ", _BELOW, "backward"), delta),
+            ):
+                if node not in known:
+                    continue
+                t, value = known[node]
+                label = drawing.ax.text(
+                    *drawing.pos[node],
+                    f"{symbol} = {_fmt_value(value)}",
+                    ha="center",
+                    va="center",
+                    fontsize=8.5,
+                    color=COLORS[color],
+                    zorder=4.5,
+                    visible=False,
+                    bbox=_white_box(0.15, 0.9),
+                )
+                drawing.notes.append((node, label, [label.get_text()], sides))
+                self.values.append((t, label))
+
+    def _place_values(self, renderer: Any) -> None:
+        """Each dot's value beside it, clear of the other labels, of the
+        neurons and of the other dots: on its preferred side when clear."""
+        shown = [k for k, label in enumerate(self.value_labels) if label.get_visible()]
+        if not shown:
+            return
+        drawing = self.drawing
+        ax = drawing.ax
+        px = renderer.points_to_pixels
+        scene = _Scene(ax.bbox)
+        if drawing.scene is not None:  # the neurons, the weights, the notes
+            scene.rects = list(drawing.scene.rects)
+            scene.circles = list(drawing.scene.circles)
+            scene.lines = list(drawing.scene.lines)
+        else:
+            radius = px(math.sqrt(drawing.node_size) / 2)
+            for node in drawing.nodes:
+                scene.add_circle(ax.transData.transform(drawing.pos[node]), radius)
+        dot = px(math.sqrt(self.dot_size) / 2)
+        xy = ax.transData.transform(self.xy.reshape(-1, 2))
+        for k in np.flatnonzero(self.flying):
+            scene.add_circle(xy[k], dot)
+        x_axis = np.array([1.0, 0.0])
+        gap = px(1.5)
+        items = []
+        for k in shown:
+            a, b = _label_half_size(self.value_labels[k], renderer)
+            side = self.sides[k]
+            offsets = []
+            for reach in (1.0, 1.8, 2.6):
+                r = dot + gap + (reach - 1.0) * 2 * b
+                offsets += [
+                    (0.0, side * (r + b)),
+                    (0.0, -side * (r + b)),
+                    (r + a, side * (r + b) * 0.6),
+                    (-(r + a), side * (r + b) * 0.6),
+                    (r + a, -side * (r + b) * 0.6),
+                    (-(r + a), -side * (r + b) * 0.6),
+                ]
+            candidates = [xy[k] + np.array(o) for o in offsets]
+            items.append(_Label(candidates, x_axis, (a, b)))
+        # Greedy, in message order. A label with no clear place is not drawn
+        # in this frame (it shows in the next ones): never on another label.
+        for k, item in zip(shown, items, strict=True):
+            centre, hard, _ = scene.choose(item)
+            if hard:
+                scene.rects.pop()
+                scene._cache.pop("rects", None)
+                self.value_labels[k].set_visible(False)
+            else:
+                _set_display_position(self.value_labels[k], centre)
+
     def show(self, t: float, dt: float) -> None:
         drawing = self.drawing
         sent, received = self.sent, self.received
@@ -480,22 +693,24 @@ class _Player:
         xy = self.start_xy + (self.end_xy - self.start_xy) * fraction
         for rows, scatter in self.dots.values():
             scatter.set_offsets(xy[rows][flying[rows]].reshape(-1, 2))
+        self.xy, self.flying = xy, flying
         for k, label in enumerate(self.value_labels):
             p = fraction[k, 0]
             visible = bool(flying[k]) and 0.2 < p < 0.8
             label.set_visible(visible)
             if visible:
-                label.xy = tuple(xy[k])
-                # A dot moving up or down keeps its label on the far side
+                # A dot moving up or down prefers its label on the far side
                 # from a dot crossing its path: behind it in the first half,
-                # ahead of it in the second. A dot moving straight across has
-                # its label on the outer side (away from the others).
+                # ahead of it in the second. A dot moving straight across
+                # prefers the outer side (away from the others).
                 rise = np.sign(self.end_xy[k, 1] - self.start_xy[k, 1])
                 if rise == 0:
                     side = 1.0 if self.start_xy[k, 1] >= 0 else -1.0
                 else:
                     side = -rise if p < 0.5 else rise
-                label.xyann = (0.0, 11.0 * side)
+                self.sides[k] = side
+        for te, label in self.values:
+            label.set_visible(te <= t)
 
         # Neurons light up in the colour of what they send, then fade.
         colors = drawing.base_colors.copy()
@@ -547,5 +762,7 @@ class _Player:
             text = " + ".join(phases) + (" pass" if len(phases) == 1 else "")
         else:
             text = "iteration done" if t > self.stop else ""
+        if self.error is not None and self.error[0] <= t:
+            text = f"{self.error[1]}  ·  {text}" if text else self.error[1]
         self.phase.set_text(text)
         self.cursor.set_xdata([t, t])

@@ -35,7 +35,9 @@ def loss(
         ``samples_per_epoch``.
     samples_per_epoch : int, optional
         Iterations per epoch; with it the x axis counts epochs and the epoch
-        means are drawn as a bold line. With several iterations per epoch,
+        means are drawn as a bold line, the mean of epoch ``k`` at ``x = k``
+        (epochs are counted from 0, as everywhere in neurosim; without it,
+        iteration ``k`` is at ``x = k``). With several iterations per epoch,
         the iterations show behind it, light: one dot each up to 50 epochs
         and 600 iterations, beyond that a band per epoch from the lowest to
         the highest (10th to 90th percentile with 10 or more iterations per
@@ -63,6 +65,8 @@ def loss(
     >>> ax = loss([4.0, 3.0, 1.0, 0.5, 0.02, 0.01], samples_per_epoch=2)
     >>> ax.get_yscale()
     'log'
+    >>> ax.get_lines()[-1].get_xdata()  # the epoch means: epochs 0, 1, 2
+    array([0, 1, 2])
     >>> plt.close(ax.figure)
     """
     data = getattr(history_or_array, "loss", history_or_array)
@@ -90,16 +94,16 @@ def loss(
     if samples_per_epoch:
         per = int(samples_per_epoch)
         epochs = math.ceil(len(values) / per)
-        x = (np.arange(len(values)) // per) + (
-            (np.arange(len(values)) % per) + 0.5
-        ) / per
+        # epoch k's samples spread across [k - 0.5, k + 0.5), its mean at k
+        x = (np.arange(len(values)) // per) + (np.arange(len(values)) % per + 0.5) / per
+        x -= 0.5
         grid = np.full(epochs * per, np.nan)
         grid[: len(shown)] = shown
         grid = grid.reshape(epochs, per)
         seen = np.isfinite(grid).any(axis=1)
         means = np.full(epochs, np.nan)
         means[seen] = np.nanmean(grid[seen], axis=1)
-        centres = np.arange(epochs) + 0.5
+        centres = np.arange(epochs)
         if per > 1 and label is None:  # overlaid runs show their epoch means only
             _per_sample_spread(ax, x, shown, grid, seen, centres, line_color)
         ax.plot(
@@ -113,12 +117,12 @@ def loss(
             label="epoch mean" if label is None else label,
         )
         ax.set_xlabel("epoch")
-        ax.set_xlim(0, epochs)
+        ax.set_xlim(-0.5, epochs - 0.5)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(frameon=False, fontsize=9)
     else:
         ax.plot(
-            np.arange(1, len(values) + 1),
+            np.arange(len(values)),
             shown,
             color=mean_color,
             linewidth=1.2,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from typing import Any, Literal
 
 import networkx as nx
@@ -26,12 +26,20 @@ from neurosim.plot._mpl import (
     _set_display_position,
     _white_box,
 )
-from neurosim.plot.labels import _along, _fmt, _Label, _place, _Scene
+from neurosim.plot.labels import (
+    _along,
+    _fmt,
+    _Label,
+    _perpendicular,
+    _place,
+    _Scene,
+)
 from neurosim.plot.model_network import (
     _MAX_NODE_LABELS,
     _MAX_WEIGHT_LABELS,
     Graph,
     _as_graph,
+    _bias,
     _graph_layers,
     _has_bias,
     _layer_names,
@@ -63,8 +71,12 @@ class _NetworkDrawing:
         node_size: float,
         arrows: bool,
         fontsize: float = 9.0,
+        line_clearance: float = 0.0,
     ):
         self.ax = ax
+        # The animation's dots move on the lines: with a clearance (points),
+        # weights go beside their line and labels keep that far from lines.
+        self.line_clearance = line_clearance
         self.label_nodes = label_nodes
         self.layers = layers
         self.node_size = node_size
@@ -116,20 +128,39 @@ class _NetworkDrawing:
             linewidths=1.3 if label_nodes else 0.4,
             zorder=3,
         )
+        # A name is written in its circle, in one font size for all (shrunk
+        # to fit, down to _MIN_NAME_SIZE); a name that would need a smaller
+        # size is written beside its neuron instead, in a white box (placed
+        # when drawn, clear of the other labels: _place_labels).
+        self.names: dict[Hashable, Any] = {}
+        self.outside_names: dict[Hashable, Any] = {}
         if label_nodes:
-            for node in self.nodes:
-                ax.text(
+            radius = math.sqrt(node_size) / 2
+            size, inside = _fit_names(
+                [str(node) for node in self.nodes],
+                radius - (1.3 + 1.0),  # the circle's edge and a margin
+                fontsize + 1.5,
+            )
+            for node, fits in zip(self.nodes, inside, strict=True):
+                self.names[node] = text = ax.text(
                     *self.pos[node],
                     str(node),
                     ha="center",
                     va="center",
-                    fontsize=fontsize + 1.5,
+                    fontsize=size if fits else fontsize + 1.5,
                     color=_INK,
                     zorder=4,
                 )
+                if not fits:
+                    text.set_bbox(_white_box(0.15, 0.92))
+                    self.outside_names[node] = text
 
         self.labels: dict[tuple[Hashable, Hashable], Any] = {}
         self.bias_labels: dict[Hashable, Any] = {}
+        # Labels next to a neuron, each with the texts it will show and the
+        # sides it prefers (the animation's values of the neurons).
+        self.notes: list[tuple[Hashable, Any, list[str], Sequence[str]]] = []
+        self.scene: _Scene | None = None  # what labels avoid, once drawn
         # The texts a weight label will show (an animation changes them);
         # placement makes room for the widest, in bold if it flashes.
         self.label_texts: dict[tuple[Hashable, Hashable], list[str]] = {}
@@ -159,7 +190,8 @@ class _NetworkDrawing:
         ys = xy[:, 1] if len(xy) else np.zeros(1)
         top, bottom = float(ys.max()), float(ys.min())
         margin = 0.62 if label_nodes else 0.3 + 0.035 * (top - bottom)
-        ax.set_xlim(-0.45, len(layers) - 1 + 0.45)
+        left, right = self._name_room(fontsize + 1.5)
+        ax.set_xlim(-left, len(layers) - 1 + right)
         ax.set_ylim(bottom - 1.4 * margin, top + margin)
         self.captions = []
         for x, (name, layer) in enumerate(
@@ -180,15 +212,49 @@ class _NetworkDrawing:
         _clean_axes(ax)
         _LabelPlacer(ax, self._place_labels)
 
+    def _name_room(self, size: float) -> tuple[float, float]:
+        """The margins left and right of the outer columns, in data units,
+        with room for a name written beside an input or an output."""
+        left = right = 0.45
+        if not self.outside_names:
+            return left, right
+        radius = math.sqrt(self.node_size) / 2
+
+        def reach(layer: list[Hashable]) -> float:  # points from the centre
+            return max(
+                (
+                    radius + 2.0 + _rendered_text_size(str(node), size)[0] + 0.3 * size
+                    for node in layer
+                    if node in self.outside_names
+                ),
+                default=0.0,
+            )
+
+        first, last = reach(self.layers[0]), reach(self.layers[-1])
+        if len(self.layers) == 1:
+            first = last = max(first, last)
+        # The Axes' width in points; a colour bar takes some of it later.
+        width = self.ax.get_position().width * self.ax.figure.get_figwidth() * 72
+        width *= 0.9
+        for _ in range(3):  # the margins change the scale: a few rounds settle
+            per_point = (len(self.layers) - 1 + left + right) / width
+            left = max(0.45, first * per_point)
+            right = max(0.45, last * per_point)
+        return left, right
+
     def _place_labels(self, renderer: Any) -> None:
-        """Biases next to their neuron where no connection passes, then each
-        weight on its connection, clear of every other label, of the neurons
-        and of the arrowheads, off other connections when possible.
+        """Names that do not fit in their circle beside their neuron, then
+        notes and biases next to their neuron where no connection passes,
+        then each weight on its connection, clear of every other label, of
+        the neurons and of the arrowheads, off other connections when
+        possible. Keeps what labels must avoid in ``self.scene``.
 
         Greedy: each weight takes the first clear position along its
-        connection, nearest a third of the way from the source.
+        connection, nearest a third of the way from the source (with a line
+        clearance, beside it, nearest the target).
         """
-        if not self.labels and not self.bias_labels:
+        self.scene = None
+        if not (self.labels or self.bias_labels or self.outside_names or self.notes):
             return
         ax = self.ax
         px = renderer.points_to_pixels
@@ -199,28 +265,91 @@ class _NetworkDrawing:
             scene.add_circle(xy[node], radius + px(1.0))
         for caption in self.captions:
             scene.add_box(caption.get_window_extent(renderer))
-        line_of = {(u, v): scene.add_line(xy[u], xy[v]) for u, v in self.edges}
+        # With a clearance, a line is as wide as the dots that move on it.
+        clearance = px(self.line_clearance)
+        line_of = {
+            (u, v): scene.add_line(xy[u], xy[v], clearance) for u, v in self.edges
+        }
+        fixed = len(scene.rects)
 
         gap = px(2.0)
         x_axis = np.array([1.0, 0.0])
+        r = radius + gap
+        d = r * math.sqrt(0.5)
+
+        def beside(node: Hashable, half: Any, sides: Sequence[str]) -> list[Any]:
+            a, b = half
+            offsets = {
+                "below": (0.0, -(r + b)),
+                "above": (0.0, r + b),
+                "below right": (d + a, -(d + b)),
+                "above right": (d + a, d + b),
+                "below left": (-(d + a), -(d + b)),
+                "above left": (-(d + a), d + b),
+                "right": (r + a, 0.0),
+                "left": (-(r + a), 0.0),
+                "far below": (0.0, -(r + 3 * b)),  # under a label below
+                "far above": (0.0, r + 3 * b),
+            }
+            return [xy[node] + np.array(offsets[side]) for side in sides]
+
+        node_xy = np.array([xy[node] for node in self.nodes]).reshape(-1, 2)
+
+        def nearest(centre: Any, half: Any) -> Hashable | None:
+            """The neuron clearly nearest a label there, if one is: a name
+            must be nearer its own neuron than any other, by a margin."""
+            gaps = np.maximum(np.abs(node_xy - centre) - np.asarray(half), 0.0)
+            distances = np.hypot(gaps[:, 0], gaps[:, 1])
+            order = np.argsort(distances, kind="stable")
+            if len(order) > 1 and distances[order[0]] > 0.75 * distances[order[1]]:
+                return None
+            return self.nodes[int(order[0])]
+
+        around = ("below", "above", "below right", "above right")
+        around += ("below left", "above left", "right", "left")
+        inputs = set(self.layers[0]) if len(self.layers) > 1 else set()
+        outputs = set(self.layers[-1]) if len(self.layers) > 1 else set()
         texts, items = [], []
-        for node, label in self.bias_labels.items():
-            a, b = _label_half_size(label, renderer)
-            r = radius + gap
-            d = r * math.sqrt(0.5)
-            offsets = [
-                (0.0, -(r + b)),  # below
-                (0.0, r + b),  # above
-                (d + a, -(d + b)),  # below right
-                (d + a, d + b),  # above right
-                (-(d + a), -(d + b)),  # below left
-                (-(d + a), d + b),  # above left
-                (r + a, 0.0),  # right
-                (-(r + a), 0.0),  # left
-            ]
-            candidates = [xy[node] + np.array(o) for o in offsets]
+        for node, label in self.outside_names.items():
+            # Outside the outer columns, where no connection passes; above
+            # the top neuron of a hidden column, below the bottom one, else
+            # to the right. Only where the name is clearly nearer its own
+            # neuron than any other, so that a reader knows which it names;
+            # crossing a connection does not move it (its box hides the
+            # line), only a clash with a label, a neuron or the edge.
+            column = next(layer for layer in self.layers if node in layer)
+            if node in inputs:
+                sides = ("left", "below left", "above left", *around)
+            elif node in outputs:
+                sides = ("right", "below right", "above right", *around)
+            elif node == column[0]:
+                sides = ("above", "right", "left", *around)
+            elif node == column[-1]:
+                sides = ("below", "right", "left", *around)
+            else:
+                sides = ("right", "left", *around)
+            half = _label_half_size(label, renderer)
+            candidates = beside(node, half, sides)
+            clear = [c for c in candidates if nearest(c, half) == node]
             texts.append(label)
-            items.append(_Label(candidates, x_axis, (a, b), lines_are_hard=True))
+            items.append(
+                _Label(
+                    clear or candidates,
+                    x_axis,
+                    half,
+                    skip_lines=range(len(scene.lines)),
+                )
+            )
+        for node, label, strings, sides in self.notes:
+            half = _label_half_size(label, renderer, strings)
+            texts.append(label)
+            items.append(_Label(beside(node, half, sides), x_axis, half))
+        for node, label in self.bias_labels.items():
+            half = _label_half_size(label, renderer)
+            texts.append(label)
+            items.append(
+                _Label(beside(node, half, around), x_axis, half, lines_are_hard=True)
+            )
 
         # Where the arrowhead starts, back from the target's centre.
         head = radius + px(0.5 + 6.0 + 1.5) if self.arrowheads else radius + gap
@@ -238,14 +367,27 @@ class _NetworkDrawing:
                 end,
                 radius + gap + half[0],
                 length - head - half[0],
-                length / 3,
+                length if clearance else length / 3,
             )
+            if clearance:
+                # Beside the line, not on it, where a moving dot would cover
+                # it: above the line first, then below; nearest the neuron
+                # that updates it, where the animation's dots carry no label.
+                n = _perpendicular(direction)
+                n = n if n[1] > 0 or (n[1] == 0 and n[0] > 0) else -n
+                shift = (half[1] + clearance + px(1.0)) * n
+                candidates = [c + sign * shift for c in candidates for sign in (1, -1)]
             texts.append(label)
             items.append(
                 _Label(candidates, direction, half, skip_lines=[line_of[edge]])
             )
-        for label, centre in zip(texts, _place(scene, items), strict=True):
+        centres = _place(scene, items)
+        del scene.rects[fixed:]  # _place's last round may not be its best
+        scene._cache.pop("rects", None)
+        for label, item, centre in zip(texts, items, centres, strict=True):
             _set_display_position(label, centre)
+            scene.add_rect(centre, item.u, item.half)
+        self.scene = scene
 
     def widths(self, w: NDArray[np.float64]) -> NDArray[np.float64]:
         scale = np.abs(w) / self.weight_range
@@ -277,6 +419,44 @@ def _node_size(ax: Axes, layers: list[list[Hashable]]) -> float:
     widest = max((len(layer) for layer in layers), default=1)
     spacing = _axes_height_points(ax) / (widest + 1.2)
     return float(np.clip((0.55 * spacing) ** 2, 6.0, 900.0))
+
+
+# The smallest font a neuron's name is shrunk to, to fit in its circle.
+_MIN_NAME_SIZE = 7.0
+
+
+def _rendered_text_size(text: str, size: float) -> tuple[float, float]:
+    """Width and height in points of one line of text, as matplotlib lays it out
+    (exact, unlike labels._text_size, which the models use without matplotlib)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import text_to_path
+
+    font = FontProperties(size=size)
+    width, height, _ = text_to_path.get_text_width_height_descent(
+        text, font, ismath=False
+    )
+    # A Text is at least as tall as "lp" (its layout's line height).
+    _, line, _ = text_to_path.get_text_width_height_descent("lp", font, ismath=False)
+    return width, max(height, line)
+
+
+def _fit_names(
+    names: Sequence[str], radius: float, size: float
+) -> tuple[float, list[bool]]:
+    """One font size for the names that fit in a circle of `radius` points,
+    and which names fit (at a size from `_MIN_NAME_SIZE` to `size`).
+
+    A name fits when its text's box lies within the circle; widths and
+    heights grow in proportion to the font size.
+    """
+    needed = []
+    for name in names:
+        width, height = _rendered_text_size(name, size)
+        reach = math.hypot(width / 2, height / 2)
+        needed.append(size * radius / reach if reach > 0 else size)
+    fits = [n >= _MIN_NAME_SIZE for n in needed]
+    fitting = [n for n, ok in zip(needed, fits, strict=True) if ok]
+    return min([size, *fitting]), fits
 
 
 def network(
@@ -389,10 +569,10 @@ def _write_biases(
     """Write ``b = ...`` next to each neuron, when some bias is not zero."""
     inputs = set(drawing.layers[0]) if len(drawing.layers) > 1 else set()
     biases = {
-        node: float(G.nodes[node].get("bias", 0.0) or 0.0)
+        node: bias
         for node in drawing.nodes
-        if node not in inputs
-    }
+        if node not in inputs and (bias := _bias(G, node)) is not None
+    }  # a neuron without bias gets no label
     if not always and not any(biases.values()):
         return
     for node, bias in biases.items():
