@@ -1395,7 +1395,7 @@ class Trace:
         >>> 'id="neurosim-trace"' in text, "<script src" in text
         (True, False)
         """
-        from neurosim._viewer import write_page
+        from neurosim.plot.html import write_page
 
         return write_page(self, _json_nodes(self.nodes), path, title=title)
 

@@ -676,7 +676,7 @@ def test_trace_imports_only_errors_from_neurosim():
     }
     assert {m for m in modules if m.startswith("neurosim")} == {
         "neurosim._files",  # the one way a file is written
-        "neurosim._viewer",  # Trace.to_html's page (it imports no trace)
+        "neurosim.plot.html",  # Trace.to_html's page (it imports no trace)
         "neurosim.errors",
         "neurosim.graph",  # the one computation of layers
         "neurosim.messages",  # the one table of message kinds

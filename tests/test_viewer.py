@@ -23,7 +23,9 @@ import numpy as np
 import pytest
 
 import neurosim
-from neurosim import _viewer, cli, plot
+from neurosim import cli, plot
+from neurosim.plot import html as page_html
+from neurosim.plot import model_page
 from neurosim.trace import Trace
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -217,7 +219,7 @@ def test_the_page_names_nothing_outside_itself(tmp_path):
 
 def test_the_assets_do_not_end_their_elements_early():
     for name, closing in (("page.js", "</script"), ("page.css", "</style")):
-        assert closing not in _viewer._asset(name).lower(), name
+        assert closing not in page_html._asset(name).lower(), name
 
 
 def test_the_page_uses_the_colours_of_the_figures(tmp_path):
@@ -227,10 +229,9 @@ def test_the_page_uses_the_colours_of_the_figures(tmp_path):
 
 
 def test_the_page_names_layers_as_the_figures_do():
-    from neurosim.plot.model_network import _layer_names
-
-    for count in range(6):
-        assert _viewer._layer_names(count) == _layer_names(count)
+    """One function names them (plot.labels._layer_names)."""
+    model = model_page.page_model(worked_example())
+    assert [layer["name"] for layer in model["layers"]] == ["input", "hidden", "output"]
 
 
 def test_the_worked_example_page_is_small(tmp_path):
@@ -259,7 +260,7 @@ def test_node_names_must_be_ints_or_strs(tmp_path):
 def test_the_page_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
     page = tmp_path / "page.html"
     page.write_text("the old page")
-    real = _viewer.atomic_write
+    real = page_html.atomic_write
 
     class Interrupted(Exception):
         pass
@@ -272,7 +273,9 @@ def test_the_page_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
 
     import contextlib
 
-    monkeypatch.setattr(_viewer, "atomic_write", contextlib.contextmanager(interrupted))
+    monkeypatch.setattr(
+        page_html, "atomic_write", contextlib.contextmanager(interrupted)
+    )
     with pytest.raises(Interrupted):
         worked_example().to_html(page)
     assert page.read_text() == "the old page"
@@ -284,7 +287,7 @@ def test_the_page_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
 
 
 def test_lanes_of_a_small_network_are_its_neurons():
-    model = _viewer.page_model(worked_example())
+    model = model_page.page_model(worked_example())
     assert [lane["label"] for lane in model["lanes"]] == [
         "i1",
         "i2",
@@ -310,7 +313,7 @@ def test_a_big_network_gives_its_largest_layers_one_lane_each():
     net = neurosim.Network(neurosim.layered([70, 30, 5], seed=0))
     rng = np.random.default_rng(0)
     trace = net.train(rng.normal(size=(1, 70)), [[0.1] * 5], record=True).trace
-    model = _viewer.page_model(trace)
+    model = model_page.page_model(trace)
     labels = [lane["label"] for lane in model["lanes"]]
     assert labels[0] == "input (70)"
     assert len(labels) == 1 + 30 + 5
@@ -334,17 +337,17 @@ def test_a_big_network_gives_its_largest_layers_one_lane_each():
 
 
 def test_many_iterations_show_the_first_epoch_first():
-    model = _viewer.page_model(faulty())
+    model = model_page.page_model(faulty())
     assert model["first"] == {"epoch": 0, "samples": None}
-    assert _viewer.page_model(worked_example())["first"] == {
+    assert model_page.page_model(worked_example())["first"] == {
         "epoch": None,
         "samples": None,
     }
 
 
 def test_samples_in_flight_together_are_told_apart():
-    assert _viewer.page_model(pipelined())["overlap"]
-    assert not _viewer.page_model(small(epochs=2))["overlap"]
+    assert model_page.page_model(pipelined())["overlap"]
+    assert not model_page.page_model(small(epochs=2))["overlap"]
 
 
 # ----------------------------------------------------------------------
@@ -497,7 +500,7 @@ def expected_steps(trace: Trace) -> list[tuple[float, int]]:
 @pytest.mark.parametrize("make", [worked_example, faulty])
 def test_the_arrow_keys_step_from_event_to_event(open_page, make):
     trace = make()
-    first = _viewer.page_model(trace)["first"]
+    first = model_page.page_model(trace)["first"]
     shown = trace.filter(epoch=first["epoch"], sample=first["samples"])
     steps = expected_steps(shown)
     page = open_page(trace)
@@ -690,7 +693,7 @@ def test_many_samples_are_chosen_by_number(open_page):
     trace = net.train(rng.normal(size=(45, 2)), rng.normal(size=(45, 1)), record=True)
     trace = trace.trace
     page = open_page(trace)
-    first = _viewer.page_model(trace)["first"]
+    first = model_page.page_model(trace)["first"]
     assert first == {"epoch": 0, "samples": list(range(12))}
     assert page.page.locator(".msg").count() == np.count_nonzero(trace.sample < 12)
     page.page.fill("#sample-list", "3-4, 40")

@@ -34,11 +34,14 @@ networkx keeps ``drawing/layout.py`` apart from ``nx_pylab.py``):
 
 - models, plain data without matplotlib: :mod:`~neurosim.plot.model_timeline`
   (lanes, arrows, markers, labels, legend), :mod:`~neurosim.plot.model_network`
-  (layers, positions, weights), :mod:`~neurosim.plot.labels` (label
+  (layers, positions, weights), :mod:`~neurosim.plot.model_page` (what the
+  browser page draws of a whole trace), :mod:`~neurosim.plot.labels` (label
   placement), :mod:`~neurosim.plot.style`;
 - renderers, with matplotlib: :mod:`~neurosim.plot.mpl_timeline`,
   :mod:`~neurosim.plot.mpl_network`, :mod:`~neurosim.plot.mpl_loss`,
-  :mod:`~neurosim.plot.mpl_animation`.
+  :mod:`~neurosim.plot.mpl_animation`; in the browser:
+  :mod:`~neurosim.plot.html` (the page that :meth:`~neurosim.Trace.to_html`
+  writes, drawn by ``page/page.js``).
 
 Importing ``neurosim.plot`` or a model module does not import matplotlib:
 the renderers load when one of their names is first used.

@@ -292,3 +292,16 @@ def _along(
         distances = np.linspace(lo, hi, count)
         distances = distances[np.argsort(np.abs(distances - preferred), kind="stable")]
     return [start + s * u for s in distances], u
+
+
+def _layer_names(count: int) -> list[str]:
+    """The layers' names ("input", "hidden 1", ..., "output"), of the figures and
+    the page."""
+    if count <= 1:
+        return ["neurons"] * count
+    hidden = count - 2
+    names = ["input"]
+    names += (
+        ["hidden"] if hidden == 1 else [f"hidden {k}" for k in range(1, hidden + 1)]
+    )
+    return [*names, "output"]

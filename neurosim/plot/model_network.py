@@ -46,17 +46,6 @@ def _graph_layers(G: nx.DiGraph) -> list[list[Hashable]]:
         ) from None
 
 
-def _layer_names(count: int) -> list[str]:
-    if count <= 1:
-        return ["neurons"] * count
-    hidden = count - 2
-    names = ["input"]
-    names += (
-        ["hidden"] if hidden == 1 else [f"hidden {k}" for k in range(1, hidden + 1)]
-    )
-    return [*names, "output"]
-
-
 def _positions(
     layers: Sequence[Sequence[Hashable]],
 ) -> dict[Hashable, tuple[float, float]]:

@@ -32,11 +32,11 @@ from neurosim.plot.labels import (
     _Box,
     _fmt,
     _Label,
+    _layer_names,
     _place,
     _Scene,
     _text_size,
 )
-from neurosim.plot.model_network import _layer_names
 from neurosim.plot.style import (
     COLORS,
     KIND_LINESTYLE_NAMES,
