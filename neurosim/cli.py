@@ -377,12 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="sample, counted from 0 (default: the first)",
     )
-    plotting.add_argument("--quiet", action="store_true", help="print only errors")
-    plotting.add_argument(
-        "--no-check",
-        action="store_true",
-        help="read a trace without its end line (hand-made, or older)",
-    )
+    _trace_options(plotting)
     plotting.set_defaults(handler=_plot)
 
     viewing = commands.add_parser(
@@ -400,14 +395,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PAGE.html",
         help="the page to write (default: the trace's name with .html)",
     )
-    viewing.add_argument("--quiet", action="store_true", help="print only errors")
-    viewing.add_argument(
+    _trace_options(viewing)
+    viewing.set_defaults(handler=_view)
+    return parser
+
+
+def _trace_options(command: argparse.ArgumentParser) -> None:
+    """The options of the commands that read a trace (plot, view)."""
+    command.add_argument("--quiet", action="store_true", help="print only errors")
+    command.add_argument(
         "--no-check",
         action="store_true",
         help="read a trace without its end line (hand-made, or older)",
     )
-    viewing.set_defaults(handler=_view)
-    return parser
 
 
 # ----------------------------------------------------------------------
