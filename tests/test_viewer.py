@@ -527,6 +527,26 @@ def test_the_worked_example_clock_in_words(open_page):
     )
 
 
+def test_a_value_sent_to_several_receivers_is_written_once(open_page):
+    """As in the figures: one label per fan (sender, time, value), not per arrow."""
+    trace = worked_example()
+    page = open_page(trace)
+    page.page.keyboard.press("End")
+    labels = page.page.eval_on_selector_all(
+        "g.value text", "nodes => nodes.map((n) => n.textContent)"
+    )
+    fans = {
+        (k, u, t, v)
+        for k, u, t, v in zip(
+            trace.kind, trace.source, trace.sent_at, trace.value, strict=True
+        )
+    }
+    assert len(fans) == 8  # 1, 1.5, 4.5, 5.75 and the four errors
+    assert len(labels) == len(set(labels)) == 8
+    assert "1.5" in labels
+    assert "\N{MINUS SIGN}35" in labels
+
+
 def test_clicking_a_message_shows_its_value(open_page):
     trace = worked_example()
     page = open_page(trace)

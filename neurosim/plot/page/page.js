@@ -450,7 +450,10 @@
 
   // Greedy placement: each label at the first clear place along its arrow,
   // nearest a third of the way, off the other labels, the arrowheads, the
-  // update marks and (where possible) the other arrows.
+  // update marks and (where possible) the other arrows. A value sent to
+  // several receivers at once (a fan of arrows from one sender, one time) is
+  // written once, on the arrow of the fan where it fits best, as the figures
+  // (plot.timeline) write it.
   function placeLabels(drawn, markPoints, layer, rank) {
     const placed = [];
     const points = [];
@@ -459,11 +462,17 @@
     const fractions = [];
     for (let f = 0.1; f <= 0.9001; f += 0.04) fractions.push(f);
     const sorted = [...drawn].sort((p, q) => p.a.sent - q.a.sent || p.y0 - q.y0 || p.y1 - q.y1);
+    const fans = new Map();
     for (const d of sorted) {
       const text = fmt(M.value[d.a.m]);
+      const key = `${d.a.kind} ${d.a.iter} ${d.a.sent} ${d.y0} ${text}`;
+      if (!fans.has(key)) fans.set(key, { text, members: [] });
+      fans.get(key).members.push(d);
+    }
+    for (const { text, members } of fans.values()) {
       const w = 7 * text.length + 8, h = 15;
-      let best = null, bestCost = Infinity;
-      for (const f of fractions) {
+      let best = null, bestCost = Infinity, owner = null;
+      for (const d of members) for (const f of fractions) {
         const cx = d.x0 + f * (d.x1 - d.x0), cy = d.y0 + f * (d.y1 - d.y0);
         const box = [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2];
         let cost = Math.abs(f - 1 / 3);
@@ -473,10 +482,11 @@
         }
         const near = [box[0] - 4, box[1] - 4, box[2] + 4, box[3] + 4];
         for (const other of drawn) {
-          if (other !== d && segmentHitsBox(other.x0, other.y0, other.x1, other.y1, near)) cost += 10;
+          if (!members.includes(other) && segmentHitsBox(other.x0, other.y0, other.x1, other.y1, near)) cost += 10;
         }
-        if (cost < bestCost) { bestCost = cost; best = [cx, cy, box]; }
+        if (cost < bestCost) { bestCost = cost; best = [cx, cy, box]; owner = d; }
       }
+      const d = owner;
       placed.push(best[2]);
       const group = el("g", { class: "value" }, layer);
       el("rect", {
