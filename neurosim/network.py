@@ -91,6 +91,15 @@ class History:
         With ``train(validation=(X, Z))``: after each epoch, the mean over the
         validation samples of ``E = ½ Σ (z − y)²``, the outputs computed as
         :meth:`Network.predict` does; empty otherwise.
+    correct : ndarray of bool, shape (epochs * n_samples,)
+        When the targets are one-hot (each row of ``Z`` one 1 and otherwise
+        0s, two or more outputs): whether the output that was largest for
+        each sample, in training order and before its update as
+        :attr:`loss`, was the target's class; empty otherwise.
+    validation_accuracy : ndarray, shape (epochs,)
+        With one-hot validation targets: after each epoch, the fraction of the
+        validation samples whose largest output is their class; empty
+        otherwise.
 
     Histories of successive calls concatenate: ``h1 + h2`` (or
     :meth:`concat`).
@@ -120,6 +129,10 @@ class History:
     )
     start: int = 0
     validation_loss: Array = field(default_factory=lambda: np.empty(0))
+    correct: NDArray[np.bool_] = field(
+        default_factory=lambda: np.empty(0, dtype=bool), repr=False
+    )
+    validation_accuracy: Array = field(default_factory=lambda: np.empty(0))
 
     @property
     def staleness(self) -> NDArray[np.int64]:
@@ -137,11 +150,36 @@ class History:
     @property
     def epoch_loss(self) -> Array:
         """The mean loss of each epoch (of the samples the call took of it)."""
+        return self._per_epoch(self.loss)
+
+    @property
+    def accuracy(self) -> Array:
+        """The fraction of each epoch's samples that were classified right.
+
+        From :attr:`correct`: each sample's largest output, before its
+        update, against its one-hot target. Empty when the targets are not
+        one-hot.
+
+        Examples
+        --------
+        >>> import neurosim
+        >>> net = neurosim.Network(neurosim.layered([2, 2, 2], seed=0))
+        >>> X, Z = [[0.0, 1.0], [1.0, 0.0]], [[1.0, 0.0], [0.0, 1.0]]
+        >>> h = net.train(X, Z, 2.0, epochs=40)
+        >>> float(h.accuracy[0]), float(h.accuracy[-1])
+        (0.5, 1.0)
+        """
+        if len(self.correct) == 0:
+            return np.empty(0)
+        return self._per_epoch(self.correct.astype(np.float64))
+
+    def _per_epoch(self, values: Array) -> Array:
+        """The mean of `values` (one per sample, as :attr:`loss`) per epoch."""
         n = self.samples_per_epoch
-        if self.start == 0 and len(self.loss) == self.epochs * n:
-            return self.loss.reshape(self.epochs, n).mean(axis=1)
-        epoch = (self.start + np.arange(len(self.loss))) // n
-        pieces = np.split(self.loss, np.flatnonzero(np.diff(epoch)) + 1)
+        if self.start == 0 and len(values) == self.epochs * n:
+            return values.reshape(self.epochs, n).mean(axis=1)
+        epoch = (self.start + np.arange(len(values))) // n
+        pieces = np.split(values, np.flatnonzero(np.diff(epoch)) + 1)
         return np.array([piece.mean() for piece in pieces])
 
     @property
@@ -180,6 +218,8 @@ class History:
         shifts = np.cumsum([0.0] + [h.duration for h in hs[:-1]])
         counts = np.cumsum([0] + [len(h.ends) for h in hs[:-1]])
         with_validation = any(len(h.validation_loss) for h in hs)
+        with_accuracy = any(len(h.validation_accuracy) for h in hs)
+        classified = all(len(h.correct) == len(h.loss) for h in hs)
         shared = sum(  # a resumed piece that goes on with its epoch
             h.start == before.start + len(before.loss)
             and h.start % first.samples_per_epoch != 0
@@ -208,6 +248,19 @@ class History:
                     for h in hs
                 ]
             ),
+            correct=(
+                np.concatenate([h.correct for h in hs])
+                if classified
+                else np.empty(0, dtype=bool)
+            ),
+            validation_accuracy=np.concatenate(
+                [
+                    h.validation_accuracy
+                    if len(h.validation_accuracy) or not with_accuracy
+                    else np.full(h.epochs, np.nan)
+                    for h in hs
+                ]
+            ),
         )
 
     def __add__(self, other: object) -> History:
@@ -224,6 +277,9 @@ class History:
                 f", validation loss {validation[0]:.6g} -> {validation[-1]:.6g}" + trace
             )
         change = f"epoch loss {loss[0]:.6g} -> {loss[-1]:.6g}" if len(loss) else "empty"
+        accuracy = self.accuracy
+        if len(accuracy):
+            change += f", accuracy {accuracy[0]:.3g} -> {accuracy[-1]:.3g}"
         return (
             f"History(epochs={self.epochs}, "
             f"samples_per_epoch={self.samples_per_epoch}, "
@@ -1058,16 +1114,15 @@ class Network:
                     so_far, schedule, Z, plan, epoch_end
                 )
             raise
-        validation_loss = None
+        validation: tuple[Array | None, Array | None] = (None, None)
         if epoch_end is not None:  # it may have stopped early
-            done, validation_loss = epoch_end.epochs_done, epoch_end.validation_loss
+            done, validation = epoch_end.epochs_done, epoch_end.validated
             if done < epochs:
                 schedule = replace(schedule, stop=done * schedule.n_chunks)
                 result = _first_iterations(result, len(schedule), schedule.n_rows)
         targets = Z[plan.targets(0, len(result.outputs))]
-        loss = 0.5 * ((targets - result.outputs) ** 2).sum(axis=1)
         trace = self._trace(result, schedule, record) if record else None
-        history = self._history(result, schedule, loss, trace, validation_loss)
+        history = self._history(result, schedule, targets, trace, validation)
         position = plan.next(opt, rule)
         self._commit(states, opt, trace if record else self.last_trace, rule, position)
         return history
@@ -1182,8 +1237,20 @@ class Network:
         return X, Z
 
     def _history(
-        self, result: Result, schedule: Schedule, loss, trace, validation_loss=None
+        self,
+        result: Result,
+        schedule: Schedule,
+        targets: Array,
+        trace: Trace | None,
+        validation: tuple[Array | None, Array | None] = (None, None),
     ) -> History:
+        """The History of `result`; `targets` are the rows of Z of its
+        outputs, `validation` the validation losses and accuracies so far."""
+        outputs = result.outputs
+        # the finite outputs before a divergence: E may overflow
+        with np.errstate(over="ignore"):
+            loss = 0.5 * ((targets - outputs) ** 2).sum(axis=1)
+        validation_loss, validation_accuracy = validation
         n_in = len(self.inputs)
         first_epoch = schedule.first // schedule.n_chunks
         last_epoch = (schedule.end - 1) // schedule.n_chunks
@@ -1204,6 +1271,12 @@ class Network:
             validation_loss=(
                 np.empty(0) if validation_loss is None else validation_loss.copy()
             ),
+            correct=_correct(outputs, targets),
+            validation_accuracy=(
+                np.empty(0)
+                if validation_accuracy is None
+                else validation_accuracy.copy()
+            ),
         )
 
     def _history_so_far(
@@ -1213,11 +1286,9 @@ class Network:
         ``stop_after=`` the first of the others would have returned."""
         done = len(so_far.ends)
         targets = Z[plan.targets(0, len(so_far.outputs))]
-        with np.errstate(over="ignore"):  # finite outputs, E may overflow
-            loss = 0.5 * ((targets - so_far.outputs) ** 2).sum(axis=1)
-        validation_loss = None if epoch_end is None else epoch_end.validation_loss
+        validation = (None, None) if epoch_end is None else epoch_end.validated
         stopped = replace(schedule, stop=schedule.first + done)
-        return self._history(so_far, stopped, loss, None, validation_loss)
+        return self._history(so_far, stopped, targets, None, validation)
 
     def _check_record(self, record: object) -> None:
         if isinstance(record, Record):
@@ -1398,6 +1469,21 @@ def load(path: str | os.PathLike) -> Network:
     return checkpoint.read(path, Network, Position)
 
 
+def _correct(outputs: Array, targets: Array) -> NDArray[np.bool_]:
+    """Per sample, whether the largest output is the one-hot target's class;
+    empty unless `targets` are one-hot (one 1 per row, otherwise 0s, at least
+    two columns)."""
+    one_hot = (
+        targets.ndim == 2
+        and targets.shape[1] >= 2
+        and bool(np.all((targets == 0) | (targets == 1)))
+        and bool(np.all(targets.sum(axis=1) == 1))
+    )
+    if not one_hot or len(targets) == 0:
+        return np.empty(0, dtype=bool)
+    return np.argmax(outputs, axis=1) == np.argmax(targets, axis=1)
+
+
 class _EpochEnd:
     """What the conductor awaits after each epoch: the validation, the callbacks.
 
@@ -1419,10 +1505,10 @@ class _EpochEnd:
         # targets(start, stop): the rows of Z of the call's samples start:stop
         self.net, self.Z, self.targets, self.schedule = net, Z, targets, schedule
         self.callbacks, self.validation = callbacks, validation
-        self.losses: list[Array] = []  # of the samples, one array per epoch
         self.validation_losses: list[float] = []
+        self.validation_accuracies: list[float] = []
         self.epochs_done = 0
-        self.validation_loss: Array | None = None
+        self.validated: tuple[Array | None, Array | None] = (None, None)
         # the neuron states (copies) and the optimizer the run trains
         self.states, self.optimizer = states, optimizer
         if validation is not None:
@@ -1433,9 +1519,6 @@ class _EpochEnd:
         """Evaluate, then call the callbacks; True: stop after this epoch."""
         net, n = self.net, self.schedule.n_samples
         self.epochs_done = done = epoch + 1
-        Z = self.Z[self.targets(epoch * n, done * n)]
-        outputs = so_far.outputs[epoch * n : done * n]
-        self.losses.append(0.5 * ((Z - outputs) ** 2).sum(axis=1))
         if self.validation is not None:
             X, Z = self.validation
             result = await simulate(  # predict's own forward wave
@@ -1443,13 +1526,19 @@ class _EpochEnd:
             )
             loss = (0.5 * ((Z - result.outputs) ** 2).sum(axis=1)).mean()
             self.validation_losses.append(loss)
-            self.validation_loss = np.array(self.validation_losses)
+            correct = _correct(result.outputs, Z)
+            if len(correct):
+                self.validation_accuracies.append(correct.mean())
+            self.validated = (
+                np.array(self.validation_losses),
+                np.array(self.validation_accuracies) if len(correct) else None,
+            )
         history = net._history(
             so_far,
             replace(self.schedule, stop=done * self.schedule.n_chunks),
-            np.concatenate(self.losses),
+            self.Z[self.targets(0, done * n)],
             None,
-            self.validation_loss,
+            self.validated,
         )
         with net._showing(self.states, self.optimizer):
             for f in self.callbacks:
