@@ -1674,9 +1674,7 @@ def _internal_columns(rows: Iterable[Sequence[Any]], index: dict) -> dict[str, A
             np.full(size, np.nan) if x is None else x
             for x, size in zip(column, sizes, strict=True)
         ]
-        out[name] = _values(filled) if n else np.empty(0)
-        if out[name].dtype != object:  # a batch of one: keep the convention
-            out[name] = _object_array([np.array([x]) for x in out[name].tolist()])
+        out[name] = _values(filled)  # some value is a vector: 1-D arrays
     try:
         out["version"] = np.fromiter(columns[8], dtype=np.int64, count=n)
     except (OverflowError, TypeError, ValueError):

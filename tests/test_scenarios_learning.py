@@ -78,14 +78,18 @@ def test_optimizers_scenario(optimizers, capsys):
     assert set(trace.kind) == {"forward", "backward"}
 
 
+# made-up epoch losses of the four optimizers, for the verdicts
+OPTIMIZER_LOSSES = {
+    "sgd": np.array([1.0, 0.5, 0.4]),
+    "momentum": np.array([1.0, 0.05, 0.01]),
+    "adagrad": np.array([1.0, 0.2, 0.05]),
+    "adam": np.array([1.0, 0.01, 0.001]),
+}
+
+
 def test_optimizers_verdicts_follow_the_numbers(optimizers):
     module, _ = optimizers
-    losses = {
-        "sgd": np.array([1.0, 0.5, 0.4]),
-        "momentum": np.array([1.0, 0.05, 0.01]),
-        "adagrad": np.array([1.0, 0.2, 0.05]),
-        "adam": np.array([1.0, 0.01, 0.001]),
-    }
+    losses = OPTIMIZER_LOSSES
     lines = module.verdicts(losses, threshold=0.06)
     assert lines["adam"][0] == 1  # epochs count from 0: the second epoch is 1
     assert "below 6.0e-02 (R² 0.98) in epoch 1, " in lines["adam"][1]
@@ -99,12 +103,7 @@ def test_optimizers_verdicts_follow_the_numbers(optimizers):
 
 def test_optimizers_figure_counts_epochs_from_0(optimizers):
     module, _ = optimizers
-    losses = {
-        "sgd": np.array([1.0, 0.5, 0.4]),
-        "momentum": np.array([1.0, 0.05, 0.01]),
-        "adagrad": np.array([1.0, 0.2, 0.05]),
-        "adam": np.array([1.0, 0.01, 0.001]),
-    }
+    losses = OPTIMIZER_LOSSES
     lines = module.verdicts(losses, threshold=0.06)
     results = {
         name: module.OptimizerResult(name, 0.1, loss, *lines[name])
