@@ -275,6 +275,28 @@ class Scenario:
         trace.to_csv(path)
         return path
 
+    def skip(self, reason: str) -> int:
+        """Say on stderr why the scenario does not run, and return status 0.
+
+        For a scenario that cannot run here (an optional package missing):
+        the line is written even with ``--quiet``, since nothing else is.
+
+        Examples
+        --------
+        >>> import contextlib
+        >>> import io
+        >>> s = Scenario("digits", Path("digits"), epochs=1, seed=0, quiet=True)
+        >>> err = io.StringIO()
+        >>> with contextlib.redirect_stderr(err):
+        ...     status = s.skip("it needs scikit-learn")
+        >>> status
+        0
+        >>> print(err.getvalue(), end="")
+        digits: skipped: it needs scikit-learn
+        """
+        print(f"{self.name}: skipped: {reason}", file=sys.stderr)
+        return 0
+
     def finish(self) -> int:
         """Print which files were written and return the exit status 0."""
         if self.written:

@@ -1,0 +1,126 @@
+"""The digits scenario: what it learns, its confusion matrix, its timeline, its skip.
+
+Backprop trains once for the scenario's default number of epochs (the other
+rules are left out there: ``--rules backprop``), and the test reads its
+numbers from what ``compute`` returns. A short run of all three rules goes
+through ``neurosim run digits``. Without scikit-learn (simulated) the
+scenario must say what to install and exit with status 0.
+"""
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neurosim import Trace, cli
+from neurosim.scenario import start
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES = ("backprop", "feedback_alignment", "direct_feedback_alignment")
+FILES = ("accuracy.png", "confusion.png", "timeline.png", "trace.csv")
+
+
+def needs_scikit_learn():
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail('scikit-learn is missing in CI: install ".[test,data]"')
+        pytest.skip('scikit-learn is not installed (pip install "neurosim[data]")')
+
+
+def load():
+    path = ROOT / "scenarios" / "digits.py"
+    spec = importlib.util.spec_from_file_location("_scenario_digits", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def backprop(tmp_path_factory):
+    """The default run of backprop alone (seed 0, the default epochs)."""
+    needs_scikit_learn()
+    module = load()
+    out = tmp_path_factory.mktemp("digits")
+    run = start(
+        module.__file__,
+        module.__doc__,
+        ["--out", str(out), "--rules", "backprop", "--quiet"],
+        epochs=module.EPOCHS,
+        extra=module._options,
+    )
+    return module, out, module.compute(run)
+
+
+def test_backprop_reaches_95_percent_on_the_test_set(backprop):
+    module, _, result = backprop
+    (r,) = result.rules.values()
+    assert r.name == "backprop"
+    assert len(r.accuracy) == module.EPOCHS
+    assert r.final >= 0.95
+    # the accuracy reported is that of the network's own predictions
+    assert r.final == np.mean(r.predicted == result.labels)
+
+
+def test_confusion_matrix_counts_the_test_set(backprop):
+    _, _, result = backprop
+    matrix = result.confusion
+    assert matrix.shape == (10, 10)
+    assert matrix.sum() == len(result.labels) == 359  # a stratified 20% of 1,797
+    assert np.trace(matrix) / matrix.sum() == result.rules["backprop"].final
+    # rows are the true digits: each row sums to that digit's test images
+    np.testing.assert_array_equal(matrix.sum(axis=1), np.bincount(result.labels))
+
+
+def test_timeline_shows_the_chosen_neurons_only(backprop):
+    _, out, result = backprop
+    inputs, hidden, outputs = result.shown
+    assert len(inputs) == 4 and len(hidden) == 4
+    assert outputs == [f"o{k}" for k in range(1, 11)]
+    trace = Trace.read_csv(out / "trace.csv")  # the whole step, every neuron
+    assert trace.iterations() == [(0, 0)]
+    assert len(trace.filter(kind="forward")) == 64 * 32 + 32 * 10
+    assert set(trace.nodes) == {
+        *(f"i{k}" for k in range(1, 65)),
+        *(f"h{k}" for k in range(1, 33)),
+        *outputs,
+    }
+
+
+def test_all_rules_run_by_name_and_print_each_epoch(tmp_path, capsys):
+    needs_scikit_learn()
+    status = cli.main(["run", "digits", "--out", str(tmp_path), "--epochs", "2"])
+    assert status == 0
+    out = capsys.readouterr().out
+    assert "  epoch  backprop  feedback_alignment  direct_feedback_alignment\n" in out
+    lines = out.splitlines()
+    for epoch in (0, 1):  # a row per epoch, a percentage per rule
+        (row,) = [
+            line
+            for line in lines
+            if line.split()[:1] == [str(epoch)] and line.endswith("%")
+        ]
+        assert len(row.split()) == 4
+    for name in RULES:
+        assert f"\n{name}: " in out  # what the rule reaches
+        assert f"\n  {name} " in out  # its wall time per epoch
+    for name in FILES:
+        assert (tmp_path / name).stat().st_size > 0, name
+
+
+def test_without_scikit_learn_it_says_what_to_install(tmp_path, monkeypatch, capsys):
+    # None in sys.modules makes `import sklearn` fail with ModuleNotFoundError
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    out = tmp_path / "digits"
+    assert cli.main(["run", "digits", "--out", str(out), "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("digits: skipped: it needs scikit-learn")
+    assert 'pip install "neurosim[data]"' in captured.err
+    assert list(out.iterdir()) == []  # nothing written
