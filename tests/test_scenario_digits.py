@@ -80,7 +80,8 @@ def test_confusion_matrix_counts_the_test_set(backprop):
 def test_timeline_shows_the_chosen_neurons_only(backprop):
     _, out, result = backprop
     inputs, hidden, outputs = result.shown
-    assert len(inputs) == 4 and len(hidden) == 4
+    assert len(inputs) == 4
+    assert len(hidden) == 4
     assert outputs == [f"o{k}" for k in range(1, 11)]
     trace = Trace.read_csv(out / "trace.csv")  # the whole step, every neuron
     assert trace.iterations() == [(0, 0)]
