@@ -105,11 +105,26 @@ def _relu_derivative(e: Array, y: Array) -> Array:
     return (e > 0.0).astype(float)
 
 
+def _softmax(e: Array) -> Array:
+    """Softmax over axis 0: one row per output of the group, in output order.
+
+    ``m = max e``, then ``exp(e − m) / Σ exp(e − m)``, the sum over the rows
+    in their order (so every output that computes it gets the same numbers).
+    """
+    shifted = np.exp(e - e.max(axis=0))
+    return shifted / np.add.reduce(shifted, axis=0)
+
+
 ACTIVATIONS: dict[str, Activation] = {
     "identity": Activation("identity", _identity, _ones),
     "sigmoid": Activation("sigmoid", _sigmoid, _sigmoid_derivative),
     "tanh": Activation("tanh", np.tanh, _tanh_derivative),
     "relu": Activation("relu", _relu, _relu_derivative),
+    # Not elementwise: its function takes the e of the whole softmax group,
+    # one row per output, which the outputs exchange as messages. Its
+    # derivative counts as 1: a softmax group trains with cross-entropy, whose
+    # δ = z − y is already the derivative of the loss with respect to e.
+    "softmax": Activation("softmax", _softmax, _ones),
 }
 """The activations known by name: the built-in ones, then those registered
 with :func:`register_activation`."""

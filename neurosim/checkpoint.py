@@ -212,6 +212,7 @@ def _describe(net: Any) -> tuple[dict, dict[str, np.ndarray]]:
             "shuffle_state": p.shuffle_state,
             "optimizer": _hyperparameters(p.optimizer, _OPTIMIZERS, "optimizer"),
             "rule": _hyperparameters(p.rule, _RULES, "rule"),
+            "loss": p.loss,
         }
     return manifest, arrays
 
@@ -347,6 +348,7 @@ def _network(
             _rebuild(p["rule"], _RULES),
             p["digest"],
             p["shuffle_state"],
+            p.get("loss", "squared"),
         )
     return net
 

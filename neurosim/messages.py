@@ -6,12 +6,14 @@ belongs to one iteration (a sample, or a mini-batch). Its **kind** is one of
 :data:`KINDS`; the same codes index the trace's ``kind`` column, so the engine
 and the trace cannot disagree about what a code means.
 
-Two **steps** receive messages: a neuron's forward step waits for the forward
-messages of its inputs, its backward step for the error messages (kind
-``"backward"`` or ``"feedback"``). :data:`STEP_OF_KIND` maps one to the other.
+Three **steps** receive messages: a neuron's forward step waits for the
+forward messages of its inputs, its backward step for the error messages
+(kind ``"backward"`` or ``"feedback"``), and the softmax step of an output of
+a softmax group for the ``"softmax"`` messages that bring the other outputs'
+``e``. :data:`STEP_OF_KIND` maps one to the other.
 
-At equal virtual times a neuron takes backward steps before forward steps
-(:data:`PRIORITY`), and the lower iteration first.
+At equal virtual times a neuron takes backward steps first, then softmax
+steps, then forward steps (:data:`PRIORITY`), and the lower iteration first.
 
 The engine's contracts are written as types here: :class:`Link` (a
 connection as its sender sees it), :class:`SendRecord` and
@@ -33,10 +35,12 @@ __all__ = [
     "FORWARD",
     "KINDS",
     "PRIORITY",
+    "SOFTMAX",
     "STEPS",
     "STEP_BACKWARD",
     "STEP_FORWARD",
     "STEP_OF_KIND",
+    "STEP_SOFTMAX",
     "Link",
     "SendRecord",
     "StepRecord",
@@ -44,21 +48,28 @@ __all__ = [
 
 #: The kinds of message, by code: a signal ``y`` on a connection, an error
 #: message going back on a connection, an error message on a feedback channel
-#: of its own (direct feedback alignment).
-KINDS: tuple[str, ...] = ("forward", "backward", "feedback")
-FORWARD, BACKWARD, FEEDBACK = 0, 1, 2
+#: of its own (direct feedback alignment), and an output's ``e`` sent to the
+#: other outputs of its softmax group (see ``docs/design.md``).
+KINDS: tuple[str, ...] = ("forward", "backward", "feedback", "softmax")
+FORWARD, BACKWARD, FEEDBACK, SOFTMAX = 0, 1, 2, 3
 
 #: What happened to a message: delivered, lost, the extra copy of a
 #: duplicated message, or arrived after its iteration's deadline (ignored).
 FATES: tuple[str, ...] = ("delivered", "dropped", "duplicate", "late")
 
 #: The steps of a neuron that messages feed, by code.
-STEPS: tuple[str, ...] = ("forward", "backward")
-STEP_FORWARD, STEP_BACKWARD = 0, 1
-STEP_OF_KIND: tuple[int, ...] = (STEP_FORWARD, STEP_BACKWARD, STEP_BACKWARD)
+STEPS: tuple[str, ...] = ("forward", "backward", "softmax")
+STEP_FORWARD, STEP_BACKWARD, STEP_SOFTMAX = 0, 1, 2
+STEP_OF_KIND: tuple[int, ...] = (
+    STEP_FORWARD,
+    STEP_BACKWARD,
+    STEP_BACKWARD,
+    STEP_SOFTMAX,
+)
 
-#: Order of steps at equal virtual times (lower first): backward, then forward.
-PRIORITY: tuple[int, ...] = (1, 0)  # indexed by step code
+#: Order of steps at equal virtual times (lower first): backward, softmax,
+#: forward.
+PRIORITY: tuple[int, ...] = (2, 0, 1)  # indexed by step code
 
 
 class Link(NamedTuple):
@@ -70,7 +81,8 @@ class Link(NamedTuple):
         The receiver's index in the network's node order.
     port : int
         The sender's slot at the receiver (its rank among the receiver's
-        predecessors, or among the neurons sending it errors).
+        predecessors, among the neurons sending it errors, or, for a softmax
+        message, the sender's rank in the softmax group).
     delay : float
         Virtual time the message takes.
     channel : int

@@ -4,7 +4,9 @@ The article's three formulas, one small function each, over the neuron's own
 data (:class:`NeuronState`) and what its messages brought:
 
 1. :func:`forward`: the adder and the nonlinear element,
-   ``e = Σ w·y + b``, ``y = f(e)``;
+   ``e = Σ w·y + b``, ``y = f(e)``; at an output of a softmax group the
+   adder alone (:func:`weighted_sum`), then, once the ``e`` of every output
+   of the group has come as messages, :func:`softmax`;
 2. :func:`delta`: the error, ``δ = [output]·(z − y) + Σ received``, and
    ``g = δ·f'(e)``;
 3. :func:`gradient`: the gradient of the batch-mean loss with respect to the
@@ -24,7 +26,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["NeuronState", "delta", "forward", "gradient", "summed_errors"]
+__all__ = [
+    "NeuronState",
+    "delta",
+    "forward",
+    "gradient",
+    "softmax",
+    "summed_errors",
+    "weighted_sum",
+]
 
 Array = NDArray[np.float64]
 
@@ -68,9 +78,40 @@ def forward(params: Array, x: Array, f: Any) -> tuple[Array, Array]:
     >>> e, y
     (array([4.5]), array([4.5]))
     """
+    e = weighted_sum(params, x)
+    return e, f(e)
+
+
+def weighted_sum(params: Array, x: Array) -> Array:
+    """The adder alone: ``e = Σ w·x + b``; `x` holds one input per row.
+
+    Examples
+    --------
+    >>> weighted_sum(np.array([1.5, 2.0, 0.5]), np.array([[1.0], [1.5]]))
+    array([5.])
+    """
     e = params[:-1] @ x
     e += params[-1]  # in place: one fresh array fewer per step
-    return e, f(e)
+    return e
+
+
+def softmax(group: Array, rank: int, f: Any) -> Array:
+    """``y`` of output number `rank` of a softmax group, from the group's ``e``.
+
+    `group` holds one row per output of the group, in output order (the
+    ``e`` that came as messages, and the output's own at `rank`); `f` is the
+    softmax activation, ``exp(e − max e) / Σ exp(e − max e)`` over the rows.
+    Every output computes it from the same rows in the same order, so the
+    outputs agree bit for bit about the sum.
+
+    Examples
+    --------
+    >>> from neurosim.activations import ACTIVATIONS
+    >>> e = np.array([[0.0], [np.log(3.0)]])
+    >>> softmax(e, 1, ACTIVATIONS["softmax"].function)
+    array([0.75])
+    """
+    return f(group)[rank]
 
 
 def summed_errors(values: Array, vectors: Array | None = None) -> Array:

@@ -35,6 +35,7 @@ from neurosim.errors import (
 )
 from neurosim.faults import Faults
 from neurosim.graph import Topology, validate
+from neurosim.losses import resolve_loss, sample_losses
 from neurosim.messages import SendRecord, StepRecord
 from neurosim.model import NeuronState
 from neurosim.optimizers import SGD, Adagrad, Adam, Momentum, Optimizer, get_optimizer
@@ -309,7 +310,7 @@ class Position:
         Whether every epoch takes the samples in an order of its own.
     seed : int
         The seed of that order.
-    optimizer, rule
+    optimizer, rule, loss
         What the run trains with.
     digest : str
         A SHA-256 of the run's ``X`` and ``Z``, to recognise them.
@@ -329,6 +330,7 @@ class Position:
     rule: Any
     digest: str
     shuffle_state: dict | None = None
+    loss: str = "squared"
 
     @property
     def iteration(self) -> int:
@@ -471,6 +473,54 @@ def _samples(values: ArrayLike, name: str, columns: int, what: str) -> Array:
             f"{name}[{row}, {col}] is {array[row, col]}; values must be finite"
         )
     return array
+
+
+def _check_probabilities(Z: Array, name: str) -> None:
+    """Cross-entropy compares outputs with targets in [0, 1]."""
+    bad = np.argwhere((Z < 0) | (Z > 1))
+    if len(bad):
+        row, col = bad[0]
+        raise DataError(
+            f"{name}[{row}, {col}] is {Z[row, col]}; loss='cross_entropy' needs "
+            "targets between 0 and 1"
+        )
+
+
+def _softmax_group(topology: Topology, states: dict) -> tuple[int, ...]:
+    """The node indices of the softmax group, in output order (see design.md).
+
+    Raises NetworkError unless every softmax neuron is an output without
+    successors, every output is one, and there are at least two.
+    """
+    softmax = ACTIVATIONS["softmax"]
+    members = [v for v in topology.neurons if states[v].activation is softmax]
+    if not members:
+        return ()
+    outputs = topology.outputs
+    for v in members:
+        if v not in outputs:
+            raise NetworkError(
+                f"node {v!r} has activation 'softmax' but is not an output: "
+                "softmax joins the outputs into one group"
+            )
+        if topology.successors[v]:
+            raise NetworkError(
+                f"node {v!r} has activation 'softmax' and successors "
+                f"{list(topology.successors[v])!r}: a softmax output ends the network"
+            )
+    for o in outputs:
+        if states[o].activation is not softmax:
+            raise NetworkError(
+                f"output {o!r} has activation {states[o].activation.name!r}, "
+                "but the other outputs are a softmax group: all outputs or none"
+            )
+    if len(outputs) < 2:
+        raise NetworkError(
+            f"output {outputs[0]!r} is a softmax group of one (its y would "
+            "always be 1): a softmax group needs at least two outputs"
+        )
+    rank = {v: i for i, v in enumerate(topology.nodes)}
+    return tuple(rank[o] for o in outputs)
 
 
 def _schedule_options(in_flight: object, interval: object) -> tuple[int | None, float]:
@@ -616,6 +666,8 @@ class Network:
             weights = [topology.weights[u, v] for u in topology.predecessors[v]]
             params = np.array([*weights, 0.0 if bias is None else bias])
             states[v] = NeuronState(v, activation, params, has_bias=bias is not None)
+        # the node indices of the softmax group, in output order (or none)
+        self._group = _softmax_group(topology, states)
         self._graph = _GraphCopy(graph, topology)
         self._topology = topology
         self._states = states
@@ -776,6 +828,7 @@ class Network:
         *,
         optimizer: str | Optimizer = "sgd",
         rule: str | Rule = "backprop",
+        loss: str | None = None,
         in_flight: int | None = 1,
         interval: float = 0.0,
         stash: bool = False,
@@ -946,6 +999,7 @@ class Network:
                     batch_size,
                     optimizer=optimizer,
                     rule=rule,
+                    loss=loss,
                     in_flight=in_flight,
                     interval=interval,
                     stash=stash,
@@ -973,6 +1027,7 @@ class Network:
         *,
         optimizer: str | Optimizer = "sgd",
         rule: str | Rule = "backprop",
+        loss: str | None = None,
         in_flight: int | None = 1,
         interval: float = 0.0,
         stash: bool = False,
@@ -1035,8 +1090,20 @@ class Network:
             opt = get_optimizer(optimizer, learning_rate)
             rule = get_rule(rule)
             wires = self._wiring(rule)
+            loss = resolve_loss(
+                loss,
+                [self._states[o].activation.name for o in self.outputs],
+                self.outputs,
+            )
         except ValueError as exc:
             raise DataError(str(exc)) from None
+        if loss == "cross_entropy":
+            _check_probabilities(Z, "Z")
+        if faults is not None and self._group:
+            raise DataError(
+                "faults= with a softmax group is not supported: the softmax "
+                "messages have no rule for a lost e yet"
+            )
         if (callbacks or validation is not None) and (resume or stop_after):
             raise DataError(
                 "callbacks and validation work on whole runs: they cannot be "
@@ -1044,7 +1111,7 @@ class Network:
                 "itself, and save the network with net.save)"
             )
         plan = self._plan(
-            X, Z, int(epochs), int(batch_size), shuffle, seed, stop_after, resume
+            X, Z, int(epochs), int(batch_size), shuffle, seed, stop_after, resume, loss
         )
         if resume:
             self._check_resume(opt, rule)
@@ -1086,7 +1153,15 @@ class Network:
         _probe(self._topology, states, wires, schedule, opt, rule)
         epoch_end = (
             _EpochEnd(
-                self, states, opt, Z, plan.targets, schedule, callbacks, validation
+                self,
+                states,
+                opt,
+                Z,
+                plan.targets,
+                schedule,
+                callbacks,
+                validation,
+                loss,
             )
             if callbacks or validation is not None
             else None
@@ -1106,12 +1181,13 @@ class Network:
                 record=record,
                 progress=progress,
                 epoch_end=epoch_end,
+                cross_entropy=loss == "cross_entropy",
             )
         except DivergenceError as error:
             so_far = error.__dict__.pop("_so_far", None)
             if so_far is not None and error.training:
                 error.history = self._history_so_far(
-                    so_far, schedule, Z, plan, epoch_end
+                    so_far, schedule, Z, plan, epoch_end, loss
                 )
             raise
         validation: tuple[Array | None, Array | None] = (None, None)
@@ -1122,7 +1198,7 @@ class Network:
                 result = _first_iterations(result, len(schedule), schedule.n_rows)
         targets = Z[plan.targets(0, len(result.outputs))]
         trace = self._trace(result, schedule, record) if record else None
-        history = self._history(result, schedule, targets, trace, validation)
+        history = self._history(result, schedule, targets, trace, validation, loss)
         position = plan.next(opt, rule)
         self._commit(states, opt, trace if record else self.last_trace, rule, position)
         return history
@@ -1155,7 +1231,7 @@ class Network:
         finally:
             self._states, self._optimizer = saved
 
-    def _plan(self, X, Z, epochs, batch_size, shuffle, seed, stop_after, resume):
+    def _plan(self, X, Z, epochs, batch_size, shuffle, seed, stop_after, resume, loss):
         """Which iterations of the run this call takes, and on which rows."""
         for name, flag in (("shuffle", shuffle), ("resume", resume)):
             if not isinstance(flag, bool):
@@ -1172,6 +1248,7 @@ class Network:
             "batch_size": batch_size,
             "shuffle": shuffle,
             "seed": int(seed),
+            "loss": loss,
         }
         first, state = 0, None
         if resume:
@@ -1243,19 +1320,20 @@ class Network:
         targets: Array,
         trace: Trace | None,
         validation: tuple[Array | None, Array | None] = (None, None),
+        loss: str = "squared",
     ) -> History:
         """The History of `result`; `targets` are the rows of Z of its
-        outputs, `validation` the validation losses and accuracies so far."""
+        outputs, `validation` the validation losses and accuracies so far,
+        `loss` the name of the loss."""
         outputs = result.outputs
         # the finite outputs before a divergence: E may overflow
-        with np.errstate(over="ignore"):
-            loss = 0.5 * ((targets - outputs) ** 2).sum(axis=1)
+        losses = sample_losses(loss, targets, outputs, softmax=bool(self._group))
         validation_loss, validation_accuracy = validation
         n_in = len(self.inputs)
         first_epoch = schedule.first // schedule.n_chunks
         last_epoch = (schedule.end - 1) // schedule.n_chunks
         return History(
-            loss=loss,
+            loss=losses,
             outputs=result.outputs,
             epochs=last_epoch - first_epoch + 1,
             samples_per_epoch=schedule.n_samples,
@@ -1280,7 +1358,7 @@ class Network:
         )
 
     def _history_so_far(
-        self, so_far: Result, schedule: Schedule, Z, plan, epoch_end
+        self, so_far: Result, schedule: Schedule, Z, plan, epoch_end, loss: str
     ) -> History:
         """The history of the iterations done before a divergence: what
         ``stop_after=`` the first of the others would have returned."""
@@ -1288,7 +1366,7 @@ class Network:
         targets = Z[plan.targets(0, len(so_far.outputs))]
         validation = (None, None) if epoch_end is None else epoch_end.validated
         stopped = replace(schedule, stop=schedule.first + done)
-        return self._history(so_far, stopped, targets, None, validation)
+        return self._history(so_far, stopped, targets, None, validation, loss)
 
     def _check_record(self, record: object) -> None:
         if isinstance(record, Record):
@@ -1408,11 +1486,11 @@ class Network:
         try:
             wires = wirings[rule]
         except KeyError:
-            wires = wirings[rule] = wire(self._topology, rule)
+            wires = wirings[rule] = wire(self._topology, rule, self._group)
             while len(wirings) > self._WIRINGS_KEPT:
                 wirings.popitem(last=False)
         except TypeError:  # a rule that cannot be hashed: no caching
-            return wire(self._topology, rule)
+            return wire(self._topology, rule, self._group)
         wirings.move_to_end(rule)
         return wires
 
@@ -1501,9 +1579,11 @@ class _EpochEnd:
         schedule: Schedule,
         callbacks: list[Callback],
         validation: tuple[Array, Array] | None,
+        loss: str,
     ):
         # targets(start, stop): the rows of Z of the call's samples start:stop
         self.net, self.Z, self.targets, self.schedule = net, Z, targets, schedule
+        self.loss = loss
         self.callbacks, self.validation = callbacks, validation
         self.validation_losses: list[float] = []
         self.validation_accuracies: list[float] = []
@@ -1524,7 +1604,9 @@ class _EpochEnd:
             result = await simulate(  # predict's own forward wave
                 net._topology, self.states, self.wires, X, None, self.forward
             )
-            loss = (0.5 * ((Z - result.outputs) ** 2).sum(axis=1)).mean()
+            loss = sample_losses(
+                self.loss, Z, result.outputs, softmax=bool(net._group)
+            ).mean()
             self.validation_losses.append(loss)
             correct = _correct(result.outputs, Z)
             if len(correct):
@@ -1539,6 +1621,7 @@ class _EpochEnd:
             self.Z[self.targets(0, done * n)],
             None,
             self.validated,
+            self.loss,
         )
         with net._showing(self.states, self.optimizer):
             for f in self.callbacks:

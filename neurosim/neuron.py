@@ -11,6 +11,11 @@ iteration), sends through the transport, and reports back once:
 - **backward(s)** once forward(s) is done and every error message of ``s`` is
   there: ``δ``, ``g``, the error messages, then **update(s)**.
 
+An output of a softmax group splits its forward step in two: **forward(s)**
+computes ``e`` and sends it to the other outputs of the group (messages of
+kind ``"softmax"``); **softmax(s)**, once it has every output's ``e``,
+computes ``y`` (:func:`neurosim.model.softmax`). Its backward step follows.
+
 The formulas themselves are in :mod:`neurosim.model`. A neuron keeps, per
 iteration in flight, what arrived and what its forward step computed; it
 never reads another neuron's state.
@@ -31,7 +36,7 @@ from numpy.typing import NDArray
 
 from neurosim import model
 from neurosim.errors import NeuronError
-from neurosim.messages import STEP_FORWARD, StepRecord
+from neurosim.messages import STEP_FORWARD, STEP_SOFTMAX, StepRecord
 from neurosim.model import NeuronState
 from neurosim.transport import LinkTable, Transport, Window
 
@@ -39,7 +44,8 @@ __all__ = ["Inbox", "Neuron", "NeuronState", "Run", "Wiring", "run_neuron"]
 
 Array = NDArray[np.float64]
 
-_BACKWARD, _FORWARD, _DEADLINE = 0, 1, 2  # event priorities at equal times
+# event priorities at equal times (messages.PRIORITY, then deadlines)
+_BACKWARD, _SOFTMAX, _FORWARD, _DEADLINE = 0, 1, 2, 3
 _add = np.add.reduce
 
 
@@ -52,7 +58,9 @@ class Wiring:
     ``error_senders`` are the node indices it receives from, by port. The
     coefficient of each error link is the weight of one of its incoming
     connections (``weight_index`` into its weights) or a fixed number
-    (``fixed``), as the rule says.
+    (``fixed``), as the rule says. An output of a softmax group sends its
+    ``e`` on ``softmax`` to the other members of ``group`` (node indices in
+    output order), where it is number ``group_rank``.
     """
 
     index: int
@@ -63,6 +71,9 @@ class Wiring:
     output_column: int = -1  # the column of Z, for an output neuron
     weight_index: NDArray[np.intp] | None = None
     fixed: Array | None = None
+    softmax: LinkTable | None = None
+    group: NDArray[np.intp] | None = None
+    group_rank: int = -1
 
     @property
     def n_forward(self) -> int:
@@ -71,6 +82,10 @@ class Wiring:
     @property
     def n_backward(self) -> int:
         return len(self.error_senders)
+
+    @property
+    def n_softmax(self) -> int:
+        return 0 if self.group is None else len(self.group) - 1
 
     @property
     def is_output(self) -> bool:
@@ -86,7 +101,8 @@ class Run:
     ``optimizer`` is ``None`` too). ``careful`` selects the message-by-message
     path that faults need (duplicates, deadlines, last values). ``report`` is
     where reports go (the conductor's collector); ``updates`` records updates
-    (or None).
+    (or None). ``cross_entropy``: the outputs' ``f'(e)`` counts as 1 (see
+    :mod:`neurosim.losses`).
     """
 
     transport: Transport
@@ -101,6 +117,7 @@ class Run:
     report: Any = None
     updates: Any = None
     iterations: int | None = None  # in the whole simulation (None: until closed)
+    cross_entropy: bool = False
 
     @property
     def training(self) -> bool:
@@ -116,12 +133,15 @@ class _Iteration:
         "got_errors",
         "got_x",
         "n_errors",
+        "n_peers",
         "n_x",
+        "peers",
         "problem",
         "size",
         "start",
         "t_errors",
         "t_forward",
+        "t_peers",
         "vectors",
         "version",
         "w_used",
@@ -134,8 +154,9 @@ class _Iteration:
         self.x = self.e = self.y = self.w_used = None
         self.errors = self.vectors = None
         self.got_x = self.got_errors = None
-        self.n_x = self.n_errors = 0
-        self.t_forward = self.t_errors = -np.inf
+        self.n_x = self.n_errors = self.n_peers = 0
+        self.peers = None  # a softmax group's e, by rank (with its own)
+        self.t_forward = self.t_errors = self.t_peers = -np.inf
         self.version = -1  # updates made before forward; -1: forward not done
         self.problem = None
 
@@ -148,8 +169,11 @@ class Neuron:
         self.me = wiring.index
         self.f = state.activation.function
         self.fprime = state.activation.derivative
+        if wiring.is_output and run.cross_entropy:
+            self.fprime = _ones  # the loss's derivative cancels f'(e)
         self.params = state.params
         self.n_in, self.n_back = wiring.n_forward, wiring.n_backward
+        self.n_peers = wiring.n_softmax
         self.open: dict[int, _Iteration] = {}
         self.updates = 0
         self.finished = 0  # iterations done here
@@ -188,7 +212,10 @@ class Neuron:
                 if step == STEP_FORWARD:
                     if self._file_inputs(it, window, a, b, last):
                         ready.append((it.t_forward, _FORWARD, s))
-                elif self._file_errors(it, window, a, b, last) and it.version >= 0:
+                elif step == STEP_SOFTMAX:
+                    if self._file_peers(it, window, a, b, last) and it.version >= 0:
+                        ready.append((max(it.t_forward, it.t_peers), _SOFTMAX, s))
+                elif self._file_errors(it, window, a, b, last) and it.y is not None:
                     ready.append((max(it.t_forward, it.t_errors), _BACKWARD, s))
             if len(ready) == 1:
                 self._step(*ready[0])
@@ -200,16 +227,26 @@ class Neuron:
 
     def _step(self, t: float, kind: int, s: int, ready: list | None = None) -> None:
         it = self.open[s]
+        if kind == _BACKWARD:
+            self._backward(it, s, t)
+            return
         if kind == _FORWARD:
             self._forward(it, s, t)
-            if self.run.training and it.n_errors == self.n_back:
-                t_back = max(t, it.t_errors)
-                if ready is None:
-                    self._backward(it, s, t_back)
-                else:
-                    heapq.heappush(ready, (t_back, _BACKWARD, s))
+            if it.y is None:  # an output of a softmax group: y needs the others' e
+                if it.n_peers == self.n_peers:
+                    self._then(ready, max(t, it.t_peers), _SOFTMAX, s)
+                return
         else:
-            self._backward(it, s, t)
+            self._softmax(it, s, t)
+        if self.run.training and it.n_errors == self.n_back:
+            self._then(ready, max(t, it.t_errors), _BACKWARD, s)
+
+    def _then(self, ready: list | None, t: float, kind: int, s: int) -> None:
+        """Take a step that a step made possible: now, or in time order."""
+        if ready is None:
+            self._step(t, kind, s)
+        else:
+            heapq.heappush(ready, (t, kind, s))
 
     def _file_inputs(
         self, it: _Iteration, window: Window, a: int, b: int, last: float
@@ -262,14 +299,49 @@ class Neuron:
             it.t_errors = last
         return it.n_errors == self.n_back
 
+    def _file_peers(
+        self, it: _Iteration, window: Window, a: int, b: int, last: float
+    ) -> bool:
+        """Softmax messages ``a:b`` (the group's e); True once all are there."""
+        if it.peers is None:
+            it.peers = np.empty((self.n_peers + 1, it.size))
+        ports = window.port[a:b]
+        it.peers[ports] = (
+            window.vectors(a, b) if self.run.batched else window.value[a:b, None]
+        )
+        it.n_peers += b - a
+        if last > it.t_peers:
+            it.t_peers = last
+        return it.n_peers == self.n_peers
+
     # -- the three formulas, at their times
     def _forward(self, it: _Iteration, s: int, t: float) -> None:
         run = self.run
-        it.e, it.y = e, y = model.forward(self.params, it.x, self.f)
         it.t_forward = t
         it.version = self.updates
         if run.stash:
             it.w_used = self.params[:-1].copy()
+        if self.n_peers:  # y waits for the group: send e to the others
+            it.e = e = model.weighted_sum(self.params, it.x)
+            if it.peers is None:
+                it.peers = np.empty((self.n_peers + 1, it.size))
+            it.peers[self.wiring.group_rank] = e
+            if not np.isfinite(e).all():
+                it.problem = "output"
+            run.transport.send(
+                self.wiring.softmax, self.me, s, t, e if run.batched else float(e[0])
+            )
+            return
+        it.e, it.y = model.forward(self.params, it.x, self.f)
+        self._forwarded(it, s, t)
+
+    def _softmax(self, it: _Iteration, s: int, t: float) -> None:
+        it.y = model.softmax(it.peers, self.wiring.group_rank, self.f)
+        self._forwarded(it, s, t)
+
+    def _forwarded(self, it: _Iteration, s: int, t: float) -> None:
+        """What follows from y: its checks, messages, output and record."""
+        run, e, y = self.run, it.e, it.y
         if run.batched:
             if not (np.isfinite(e).all() and np.isfinite(y).all()):
                 it.problem = "output"
@@ -286,7 +358,8 @@ class Neuron:
                 run.updates(
                     StepRecord(
                         s, self.me, math.nan, None, None, e, y,
-                        self.fprime(e, y), None, None, None, it.version, t,
+                        self.fprime(e, y), None, None, None, it.version,
+                        it.t_forward,
                     )
                 )  # fmt: skip
             self._close(s)
@@ -494,6 +567,10 @@ class Neuron:
                 (s, step, tuple(senders[p] for p in np.flatnonzero(~got).tolist()))
             )
         return out
+
+
+def _ones(e: Array, y: Array) -> Array:
+    return np.ones_like(e)
 
 
 class Inbox:

@@ -44,7 +44,15 @@ from neurosim.errors import (
 )
 from neurosim.faults import Faults
 from neurosim.graph import Topology
-from neurosim.messages import BACKWARD, FEEDBACK, FORWARD, KINDS, STEP_OF_KIND
+from neurosim.messages import (
+    BACKWARD,
+    FEEDBACK,
+    FORWARD,
+    KINDS,
+    SOFTMAX,
+    STEP_OF_KIND,
+    STEP_SOFTMAX,
+)
 from neurosim.neuron import Inbox, NeuronState, Run, Wiring, run_neuron
 from neurosim.trace import Record
 from neurosim.transport import LinkTable, Transport
@@ -93,14 +101,18 @@ class Wires:
         delays = [
             table.shortest
             for w in self.nodes
-            for table in (w.forward, w.backward)
+            for table in (w.forward, w.backward, w.softmax)
             if table is not None and len(table.delay)
         ]
         return min(delays) if delays else 0.0
 
 
-def wire(topology: Topology, rule=None) -> Wires:
+def wire(topology: Topology, rule=None, group: tuple[int, ...] = ()) -> Wires:
     """Every node's links: forward along the edges, back along the rule's routes.
+
+    `group` holds the node indices of a softmax group, in output order: each
+    of its outputs also sends its ``e`` to every other (kind ``"softmax"``,
+    :data:`SOFTMAX_DELAY`), on channels numbered after all the others.
 
     The result depends only on the network and the rule, so a
     :class:`~neurosim.Network` computes it once and reuses it for every run.
@@ -156,7 +168,42 @@ def wire(topology: Topology, rule=None) -> Wires:
         _wire_backward(
             topology, rule, rank, edge_keys, port, delay, extra, shape, error_kind
         )
+    if group:
+        _wire_softmax(nodes, group, len(edge_keys), extra, shape)
     return Wires(tuple(Wiring(**x) for x in shape), error_kind, rank, edge_keys, extra)
+
+
+SOFTMAX_DELAY = 1.0
+"""The virtual time a softmax message takes (one default connection's)."""
+
+
+def _wire_softmax(nodes, group, n_edges, extra, shape) -> None:
+    """Each output of the softmax `group` sends its ``e`` to every other one."""
+    members = np.array(group, dtype=np.intp)
+    n = len(group)
+    for j, i in enumerate(group):
+        others = np.delete(members, j)
+        order = np.argsort(others, kind="stable")  # receivers in node order
+        channel = np.array(
+            [
+                extra.setdefault((nodes[i], nodes[k]), n_edges + len(extra))
+                for k in others[order].tolist()
+            ],
+            dtype=np.intp,
+        )
+        shape[i]["softmax"] = LinkTable(
+            SOFTMAX,
+            STEP_SOFTMAX,
+            others[order],
+            np.full(n - 1, j, dtype=np.intp),  # the port: the sender's rank
+            np.full(n - 1, SOFTMAX_DELAY),
+            channel,
+            SOFTMAX_DELAY,
+            SOFTMAX_DELAY,
+            SOFTMAX_DELAY,
+        )
+        shape[i]["group"] = members
+        shape[i]["group_rank"] = j
 
 
 def _tables(kind, n, owner, destination, port, delay, channel) -> list:
@@ -421,6 +468,7 @@ async def simulate(
     record: bool | Record = False,
     progress: Callable[[int, int], None] | None = None,
     epoch_end: Callable[[int, Result], Awaitable[bool]] | None = None,
+    cross_entropy: bool = False,
 ) -> Result:
     """Run the network on every iteration of `schedule`.
 
@@ -434,6 +482,8 @@ async def simulate(
     ``epoch_end(epoch, so_far)`` when an epoch's last iteration is done,
     before the next one enters (`so_far`: the Result of the epochs done, as
     views, without records); returning True ends the run there.
+    `cross_entropy`: the outputs' δ is the loss's derivative with respect to
+    ``e`` (see :mod:`neurosim.losses`).
     """
     if epoch_end is not None and schedule.in_flight != 1:
         raise ValueError("epoch_end needs in_flight=1: no moment separates epochs")
@@ -479,6 +529,7 @@ async def simulate(
         careful=careful,
         updates=record_update,
         iterations=len(schedule),
+        cross_entropy=cross_entropy,
     )
     boxes = [Inbox() for _ in range(len(nodes) - n_in)]
     reports = run.report = _Reports()
@@ -655,9 +706,10 @@ class _Conductor:
                     topology, wires, faults.jitter, training
                 )
         n = len(self.nodes)
-        self.need = (  # messages each node's forward and backward steps wait for
+        self.need = (  # messages each node's forward, backward, softmax steps need
             [wires[i].n_forward if i >= self.n_in else 0 for i in range(n)],
             [wires[i].n_backward if i >= self.n_in else 0 for i in range(n)],
+            [wires[i].n_softmax if i >= self.n_in else 0 for i in range(n)],
         )
         self.held: dict[tuple[int, int, int], tuple] = {}  # incomplete groups
         self.output_of = {

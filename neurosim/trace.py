@@ -9,8 +9,8 @@ The engine builds it with :meth:`Trace.from_rows`; users filter it, export it
 to CSV or JSON Lines and read it back bit for bit.
 
 Rows are sorted so that a trace is identical from run to run: messages by
-epoch, sample, send time, kind (forward, backward, feedback), then the node
-order of the source and of the destination; updates by epoch, sample, time,
+epoch, sample, send time, kind (forward, backward, feedback, softmax), then
+the node order of the source and of the destination; updates by epoch, sample, time,
 then the node order of the neuron and of the predecessor (the bias last).
 """
 
@@ -55,7 +55,8 @@ __all__ = [
 
 # KINDS (from neurosim.messages, the one table of message kinds) are in their
 # sort order. ``"feedback"`` is a message a direct-feedback rule sends from an
-# output straight to a hidden neuron. FATES says what became of a message.
+# output straight to a hidden neuron; ``"softmax"`` an output's e sent to the
+# other outputs of its softmax group. FATES says what became of a message.
 _FATE_CODE = {fate: code for code, fate in enumerate(FATES)}
 _FATE_NAMES = np.array(FATES, dtype=object)
 _KIND_CODE = {kind: code for code, kind in enumerate(KINDS)}
@@ -496,7 +497,7 @@ class Trace:
         The iteration of each message (``sample`` is the batch's index in
         mini-batch training), 0-based.
     kind : ndarray of object
-        ``"forward"``, ``"backward"`` or ``"feedback"``.
+        ``"forward"``, ``"backward"``, ``"feedback"`` or ``"softmax"``.
     source, destination : ndarray of object
         Node names.
     source_index, destination_index : ndarray of intp
@@ -584,7 +585,7 @@ class Trace:
     # The name columns are built on first use (see UpdateTable).
     @cached_property
     def kind(self) -> NDArray[np.object_]:
-        """``"forward"``, ``"backward"`` or ``"feedback"``."""
+        """``"forward"``, ``"backward"``, ``"feedback"`` or ``"softmax"``."""
         return _readonly(_KIND_NAMES[self._kind_code])
 
     @cached_property

@@ -38,6 +38,7 @@ PUBLIC_MODULES = (
     "neurosim.activations",
     "neurosim.examples",
     "neurosim.datasets",
+    "neurosim.losses",
     "neurosim.trace",
     "neurosim.plot",
     "neurosim.reference",

@@ -73,8 +73,8 @@ def test_bad_bias_names_the_node(bias):
 
 def test_unknown_activation_names_node_and_choices():
     G = chain()
-    G.nodes["y"]["activation"] = "softmax"
-    with pytest.raises(NetworkError, match=r"node 'y'.*'softmax'.*'sigmoid'"):
+    G.nodes["y"]["activation"] = "softsign"
+    with pytest.raises(NetworkError, match=r"node 'y'.*'softsign'.*'sigmoid'"):
         neurosim.Network(G)
 
 

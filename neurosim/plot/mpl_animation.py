@@ -564,7 +564,7 @@ class _Player:
             return
         inputs = set(drawing.layers[0]) if len(drawing.layers) > 1 else set()
         forward = it.kind == "forward"
-        errors = ~forward  # backward and feedback: δ = Σ received
+        errors = (it.kind == "backward") | (it.kind == "feedback")  # δ = Σ received
         y: dict[Hashable, tuple[float, Any]] = {}
         for node, t, value in zip(
             it.source[forward], it.sent_at[forward], it.value[forward], strict=True

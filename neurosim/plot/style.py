@@ -5,11 +5,12 @@ too. Message kinds are keyed by :data:`neurosim.messages.KINDS`, the one
 table of kinds.
 
 Colours: forward messages blue, backward messages vermillion, feedback
-reddish purple, parameter updates green (Okabe–Ito, safe for colour-blind
-readers); weights on a purple (negative) – grey – green (positive) scale
-(:data:`WEIGHT_COLORS`). A timeline coloured by iteration uses
-:data:`SAMPLE_COLORS` (Paul Tol's "muted" scheme, also safe for colour-blind
-readers) and shows the kinds by line style.
+reddish purple, softmax messages orange, parameter updates green
+(Okabe–Ito, safe for colour-blind readers); weights on a purple
+(negative) – grey – green (positive) scale (:data:`WEIGHT_COLORS`). A
+timeline coloured by iteration uses :data:`SAMPLE_COLORS` (Paul Tol's
+"muted" scheme, also safe for colour-blind readers) and shows the kinds by
+line style.
 """
 
 from __future__ import annotations
@@ -48,7 +49,12 @@ OKABE_ITO = {
 COLORS = dict(
     zip(
         KINDS,
-        (OKABE_ITO["blue"], OKABE_ITO["vermillion"], OKABE_ITO["reddish purple"]),
+        (
+            OKABE_ITO["blue"],
+            OKABE_ITO["vermillion"],
+            OKABE_ITO["reddish purple"],
+            OKABE_ITO["orange"],
+        ),
         strict=True,
     ),
     update=OKABE_ITO["bluish green"],
@@ -70,10 +76,16 @@ SAMPLE_COLORS = (
 #: Line styles of the message kinds when the colour shows the iteration
 #: (matplotlib's dash tuples: offset, (on, off) in points).
 KIND_LINESTYLES: dict[str, Any] = dict(
-    zip(KINDS, ("-", (0, (4.0, 2.0)), (0, (1.0, 1.5))), strict=True)
+    zip(
+        KINDS,
+        ("-", (0, (4.0, 2.0)), (0, (1.0, 1.5)), (0, (4.0, 1.5, 1.0, 1.5))),
+        strict=True,
+    )
 )
 #: The same line styles in words, for legends.
-KIND_LINESTYLE_NAMES = dict(zip(KINDS, ("solid", "dashed", "dotted"), strict=True))
+KIND_LINESTYLE_NAMES = dict(
+    zip(KINDS, ("solid", "dashed", "dotted", "dash-dotted"), strict=True)
+)
 #: Text and outlines.
 INK = "#222222"
 #: Captions and secondary text.

@@ -275,7 +275,8 @@
     return ticks;
   }
 
-  const DASH = { forward: "", backward: "6 3", feedback: "1.5 2.5" };
+  const isError = (code) => KINDS[code] === "backward" || KINDS[code] === "feedback";
+  const DASH = { forward: "", backward: "6 3", feedback: "1.5 2.5", softmax: "6 2 1.5 2" };
   const AUTO_VALUES = 24;
   const MAX_CHIPS = 40;
 
@@ -535,7 +536,7 @@
         entries.push(`<span>${legendLine(data.sample_colors[rank[k] % data.sample_colors.length], "")}${name}</span>`);
       }
       if (ks.length > limit) entries.push(`<span>… ${ks.length - limit} more (colours repeat)</span>`);
-      const words = { forward: "solid", backward: "dashed", feedback: "dotted" };
+      const words = { forward: "solid", backward: "dashed", feedback: "dotted", softmax: "dash-dotted" };
       KINDS.forEach((kind, c) => {
         if (kindsShown[c]) entries.push(`<span>${legendLine("#6b6b6b", DASH[kind])}${kind} (${words[kind]})</span>`);
       });
@@ -798,10 +799,18 @@
       const fwd = I.forward_at ? I.forward_at[row] : NaN, bwd = I.backward_at ? I.backward_at[row] : NaN;
       const line = (name, label, at) => I[name] === undefined ? "" :
         `<tr data-at="${at}"><td>${label}</td><td class="internal-${name}">${valueCell(I[name][row])}</td></tr>`;
+      // An output of a softmax group has y once the others' e have come.
+      let softAt = -Infinity;
+      for (let m = 0; m < M.epoch.length; m++) {
+        if (msgIter[m] === iter && M.destination[m] === i && KINDS[M.kind[m]] === "softmax") {
+          softAt = Math.max(softAt, M.received_at[m]);
+        }
+      }
+      const soft = softAt > -Infinity;
       rows.push(`<h3>what it computed</h3><table>`);
       rows.push(line("e", "e (weighted sum)", fwd));
-      rows.push(line("y", "y = f(e)", fwd));
-      rows.push(line("fprime", "f′(e)", fwd));
+      rows.push(soft ? line("y", "y = softmax of the group’s e", softAt) : line("y", "y = f(e)", fwd));
+      rows.push(line("fprime", soft ? "f′(e) (1: cross-entropy)" : "f′(e)", fwd));
       rows.push(line("delta", "δ (error)", bwd));
       rows.push(line("g", "g = δ·f′(e)", bwd));
       if (I.version) rows.push(`<tr><td>weights version</td><td>${I.version[row]}</td></tr>`);
@@ -815,8 +824,10 @@
     const groups = [
       ["signals in (x)", (m) => M.destination[m] === i && KINDS[M.kind[m]] === "forward", "source", "received_at"],
       ["signal out (y)", (m) => M.source[m] === i && KINDS[M.kind[m]] === "forward", "destination", "sent_at"],
-      ["errors in", (m) => M.destination[m] === i && KINDS[M.kind[m]] !== "forward", "source", "received_at"],
-      ["errors out", (m) => M.source[m] === i && KINDS[M.kind[m]] !== "forward", "destination", "sent_at"],
+      ["softmax e in", (m) => M.destination[m] === i && KINDS[M.kind[m]] === "softmax", "source", "received_at"],
+      ["softmax e out", (m) => M.source[m] === i && KINDS[M.kind[m]] === "softmax", "destination", "sent_at"],
+      ["errors in", (m) => M.destination[m] === i && isError(M.kind[m]), "source", "received_at"],
+      ["errors out", (m) => M.source[m] === i && isError(M.kind[m]), "destination", "sent_at"],
     ];
     for (const [title, test, other, at] of groups) {
       const found = [];
