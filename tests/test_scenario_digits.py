@@ -78,7 +78,7 @@ def test_confusion_matrix_counts_the_test_set(backprop):
 
 
 def test_timeline_shows_the_chosen_neurons_only(backprop):
-    _, out, result = backprop
+    module, out, result = backprop
     inputs, hidden, outputs = result.shown
     assert len(inputs) == 4
     assert len(hidden) == 4
@@ -86,6 +86,19 @@ def test_timeline_shows_the_chosen_neurons_only(backprop):
     trace = Trace.read_csv(out / "trace.csv")  # the whole step, every neuron
     assert trace.iterations() == [(0, 0)]
     assert len(trace.filter(kind="forward")) == 64 * 32 + 32 * 10
+    assert len(trace.filter(kind="backward")) == 10 * 32
+    softmax = trace.filter(kind="softmax")  # each output to the 9 others
+    assert sorted(zip(softmax.source, softmax.destination, strict=True)) == sorted(
+        (a, b) for a in outputs for b in outputs if a != b
+    )
+    assert set(softmax.sent_at) == {2.0}
+    assert set(softmax.received_at) == {3.0}
+    # the figure's trace: the messages among the chosen neurons only
+    shown = module.among(result.trace, result.shown)
+    assert len(shown.filter(kind="forward")) == 4 * 4 + 4 * 10
+    assert len(shown.filter(kind="softmax")) == 10 * 9
+    assert len(shown.filter(kind="backward")) == 10 * 4
+    assert set(shown.nodes) == {*inputs, *hidden, *outputs}
     assert set(trace.nodes) == {
         *(f"i{k}" for k in range(1, 65)),
         *(f"h{k}" for k in range(1, 33)),
@@ -125,3 +138,22 @@ def test_without_scikit_learn_it_says_what_to_install(tmp_path, monkeypatch, cap
     assert captured.err.startswith("digits: skipped: it needs scikit-learn")
     assert 'pip install "neurosim[data]"' in captured.err
     assert list(out.iterdir()) == []  # nothing written
+
+
+def test_standardise_takes_its_statistics_from_the_training_part():
+    from neurosim import datasets
+
+    module = load()
+    Z = np.eye(2)
+    train = datasets.Dataset(
+        np.array([[0.0, 1.0], [1.0, 1.0]]), Z, np.arange(2), ("a", "b")
+    )
+    test = datasets.Dataset(np.array([[0.5, 0.0]]), Z[:1], np.arange(1), ("a", "b"))
+    X_train, X_test = train.X.copy(), test.X.copy()
+    scaled, scaled_test, spread = module.standardise(train, test)
+    assert spread == np.std([0.0, 1.0, 1.0, 1.0])  # all training pixels, one spread
+    np.testing.assert_array_equal(scaled.X.mean(axis=0), [0.0, 0.0])
+    np.testing.assert_allclose(scaled_test.X, [[0.0, -1.0 / spread]])
+    # the parts given are unchanged
+    np.testing.assert_array_equal(train.X, X_train)
+    np.testing.assert_array_equal(test.X, X_test)
