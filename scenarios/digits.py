@@ -585,7 +585,7 @@ def compute(run: scenario.Scenario, data=None) -> Result:
     run.save(
         confusion_figure(matrix, test_images, predicted, LABELS[first]), "confusion.png"
     )
-    run.save(timeline_figure(shown, lanes, LABELS[first]), "timeline.png")
+    run.save(timeline_figure(shown, lanes, LABELS[first]), "timeline.png", dpi=120)
     run.save_trace(trace)
     return Result(
         rules=results,
