@@ -1116,6 +1116,12 @@ class Network:
             raise DataError(str(exc)) from None
         if loss == "cross_entropy":
             _check_probabilities(Z, "Z")
+            for o in self.outputs:  # where g = z − y would not be −∂E/∂e
+                if self._topology.successors[o]:
+                    raise DataError(
+                        "loss='cross_entropy' needs outputs without successors: "
+                        f"output {o!r} feeds {list(self._topology.successors[o])!r}"
+                    )
         if faults is not None and self._group:
             raise DataError(
                 "faults= with a softmax group is not supported: the softmax "

@@ -369,6 +369,15 @@ def test_unusable_losses_are_refused_before_anything_runs(activation, loss, mess
     assert net.weights == before
 
 
+def test_cross_entropy_needs_outputs_without_successors():
+    G = neurosim.layered([2, 2, 2], activation="sigmoid", seed=0)
+    G.add_edge("o1", "o2", weight=0.5)
+    net = neurosim.Network(G, outputs=["o1", "o2"])
+    X, Z = _data()
+    with pytest.raises(DataError, match=r"output 'o1' feeds \['o2'\]"):
+        net.train(X[:, :2], Z[:, :2], loss="cross_entropy")
+
+
 def test_cross_entropy_needs_targets_between_zero_and_one():
     net = neurosim.Network(softmax_net())
     X, Z = _data()
