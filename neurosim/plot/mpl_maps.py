@@ -495,10 +495,10 @@ def _draw_neuron_maps(
     figure.text(
         0.5,
         0.12 / height,
-        textwrap.fill(note, max(30, int(width * 72 / (7 * 0.55)))),
+        textwrap.fill(note, max(30, int(width * 72 / 4.6))),
         ha="center",
         va="bottom",
-        fontsize=7,
+        fontsize=8,
         color=MUTED,
     )
     return figure
