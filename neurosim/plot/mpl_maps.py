@@ -531,7 +531,7 @@ def _scale_bars(
         x0 = (width - bar_width) / 2
         cax = figure.add_axes((x0 / width, y / height, bar_width / width, 0.1 / height))
         centre = (lo + hi) / 2
-        mappable = plt_mappable(lo, hi, centre)
+        mappable = _mappable(lo, hi, centre)
         bar = figure.colorbar(mappable, cax=cax, orientation="horizontal")
         bar.set_ticks([lo, centre, hi])
         bar.ax.tick_params(labelsize=7, length=2, pad=1)
@@ -539,7 +539,7 @@ def _scale_bars(
         cax.set_title(f"{activation} neurons: output y", fontsize=8, pad=2)
 
 
-def plt_mappable(lo: float, hi: float, centre: float) -> Any:
+def _mappable(lo: float, hi: float, centre: float) -> Any:
     from matplotlib.cm import ScalarMappable
 
     return ScalarMappable(TwoSlopeNorm(vcenter=centre, vmin=lo, vmax=hi), MAP_CMAP)
