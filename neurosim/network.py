@@ -869,6 +869,13 @@ class Network:
             What the neurons send back and learn with: ``"backprop"``
             (exact), ``"article"``, ``"feedback_alignment"``,
             ``"direct_feedback_alignment"``, or a :class:`neurosim.rules.Rule`.
+        loss : {None, "squared", "cross_entropy"}
+            What training minimises (:mod:`neurosim.losses`): the squared
+            error ``½ Σ (z − y)²``, or cross-entropy (``−Σ z·log y`` over a
+            softmax group; binary cross-entropy for sigmoid outputs, with
+            targets between 0 and 1). ``None`` is cross-entropy when the
+            outputs are a softmax group (``activation="softmax"``), the
+            squared error otherwise.
         in_flight : int or None
             How many iterations may be in the network at once (``K``): an
             iteration enters when the one ``K`` before it is done. 1 (the
@@ -972,6 +979,16 @@ class Network:
         >>> history = net.train(X, Z, epochs=3, shuffle=True, resume=True)
         >>> len(history.loss), history.start, net.position
         (6, 6, None)
+
+        Three classes with a softmax group: the outputs exchange their ``e``
+        as messages, and the loss is cross-entropy.
+
+        >>> G = neurosim.layered([2, 4, 3], activation=["tanh", "softmax"], seed=0)
+        >>> net = neurosim.Network(G)
+        >>> X, Z = [[0, 1], [1, 0], [1, 1]], [[1, 0, 0], [0, 1, 0], [0, 0, 1]]
+        >>> history = net.train(X, Z, learning_rate=0.5, epochs=200)
+        >>> history.accuracy[-1], net.predict(X).sum(axis=1).round(12)
+        (np.float64(1.0), array([1., 1., 1.]))
 
         Validation data, and a callback that stops when it is good enough:
 
@@ -1099,6 +1116,12 @@ class Network:
             raise DataError(str(exc)) from None
         if loss == "cross_entropy":
             _check_probabilities(Z, "Z")
+            for o in self.outputs:  # where g = z − y would not be −∂E/∂e
+                if self._topology.successors[o]:
+                    raise DataError(
+                        "loss='cross_entropy' needs outputs without successors: "
+                        f"output {o!r} feeds {list(self._topology.successors[o])!r}"
+                    )
         if faults is not None and self._group:
             raise DataError(
                 "faults= with a softmax group is not supported: the softmax "

@@ -28,6 +28,15 @@ Two formulations are given, so that they can check each other too:
   optimizer state over all parameters. Sums run in another order than the
   event loop's, so the two agree to rounding (the tests ask 1e-12).
 
+Classification (issue 11): the nodes of activation ``"softmax"`` form the
+*softmax group*, which must be the outputs (at least 2, all sinks). Each
+computes its ``e`` alone, sends it to the others (a message of delay 1) and,
+once it has them all, ``y = exp(e − max e) / Σ exp(e − max e)`` over the
+group in output order. ``loss="cross_entropy"`` (the default with a softmax
+group) is ``−Σ z·log y``, or for sigmoid outputs the binary cross-entropy
+summed over them; at an output ``g = z − y`` (``f'`` counts as 1: the
+derivatives of the loss and of the activation cancel).
+
 Examples
 --------
 The worked example of ``background.md``: one step of backprop on a 2-2-2
@@ -55,7 +64,7 @@ import itertools
 import math
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
@@ -98,14 +107,38 @@ _BUILTIN: dict[str, _Formula] = {
 }
 
 
+# A softmax node's own step is the identity: y = e, f' = 1 (f' counts as 1
+# under cross-entropy, the only loss a softmax group trains with). Once the
+# group's e are all known, _softmax replaces the y of the whole group.
+_SOFTMAX: _Formula = (lambda e: e, lambda e, y: np.ones_like(e))
+
+
+def _softmax(E: Array) -> Array:
+    """``y_j = exp(e_j − m) / S`` with ``m = max_k e_k``, ``S = Σ_k exp(e_k − m)``:
+    rows are the group in output order, columns the batch. ``S`` is
+    ``np.add.reduce`` over axis 0, as the engine sums: in output order for a
+    batch, numpy's pairwise order for one sample (a column is contiguous)."""
+    exp = np.exp(E - E.max(axis=0))
+    return exp / np.add.reduce(exp, axis=0)
+
+
+def _name(activation: Any) -> str | None:
+    """The name of an activation: the string, or an object's ``name``."""
+    return (
+        activation if isinstance(activation, str) else getattr(activation, "name", None)
+    )
+
+
 def _formula(activation: Any, where: str) -> _Formula:
     """``(f, f')`` of a built-in name or of a duck-typed activation object."""
+    if _name(activation) == "softmax":
+        return _SOFTMAX
     if isinstance(activation, str):
         if activation not in _BUILTIN:
             raise NetworkError(
                 f"{where}: unknown activation {activation!r} "
-                f"(expected one of {sorted(_BUILTIN)} or an object with "
-                "name, function and derivative)"
+                f"(expected one of {sorted([*_BUILTIN, 'softmax'])} or an object "
+                "with name, function and derivative)"
             )
         return _BUILTIN[activation]
     if not (callable(getattr(activation, "function", None))):
@@ -133,6 +166,7 @@ class _Net:
     attributes: tuple[dict, ...]  # G's own attribute dict of each edge (read only)
     neurons: list[Node]  # non-input nodes in G.nodes order: every biases dict
     unbiased: frozenset  # neurons whose bias attribute is None: b = 0, untrained
+    group: tuple[Node, ...]  # the softmax group, in output order; () if none
     # the same as arrays: nodes are numbered by their rank in G.nodes
     nodes: list[Node]  # G.nodes order
     generation: NDArray[np.intp]  # of each node: 0 for the inputs
@@ -246,19 +280,22 @@ def _read(
         biases[v] = float(bias)
         if not _finite(biases[v]):
             raise NetworkError(f"node {v!r} has a non-finite bias")
+    activations = [node_data[r].get("activation", "sigmoid") for r in neuron_ranks]
+    group = _softmax_group(G, neurons, activations, outputs)
     topological = np.lexsort((np.arange(len(nodes)), generation))[len(inputs) :]
     net = _Net(
         inputs=inputs,
         outputs=outputs,
         order=[nodes[r] for r in topological.tolist()],
         formula={
-            v: _formula(node_data[r].get("activation", "sigmoid"), f"node {v!r}")
-            for r, v in zip(neuron_ranks, neurons, strict=True)
+            v: _formula(activation, f"node {v!r}")
+            for v, activation in zip(neurons, activations, strict=True)
         },
         edges=edges,
         attributes=attributes,
         neurons=neurons,
         unbiased=frozenset(unbiased),
+        group=group,
         nodes=nodes,
         generation=generation,
         edge_src=edge_src,
@@ -266,6 +303,56 @@ def _read(
         graph=G,
     )
     return net, weights, biases
+
+
+def _softmax_group(
+    G: nx.DiGraph,
+    neurons: Sequence[Node],
+    activations: Sequence[Any],
+    outputs: Sequence[Node],
+) -> tuple[Node, ...]:
+    """The softmax group, in output order: every neuron whose activation is
+    ``"softmax"``. Its rules: each is an output without successors, every
+    output is one of them, and there are at least 2."""
+    members = [
+        v
+        for v, activation in zip(neurons, activations, strict=True)
+        if _name(activation) == "softmax"
+    ]
+    if not members:
+        return ()
+    output_set = set(outputs)
+    for v in members:
+        if v not in output_set:
+            raise NetworkError(
+                f"node {v!r} has activation 'softmax' but is not an output: "
+                "every node of a softmax group must be an output"
+            )
+        if G.succ[v]:
+            raise NetworkError(
+                f"node {v!r} has activation 'softmax' and successors "
+                f"{list(G.succ[v])}: a softmax node must be a sink"
+            )
+    member_set = set(members)
+    for o in outputs:
+        if o not in member_set:
+            activation = G.nodes[o].get("activation", "sigmoid")
+            raise NetworkError(
+                f"output {o!r} has activation {_label(activation)!r} but output "
+                f"{members[0]!r} is 'softmax': with a softmax group every output "
+                "must be 'softmax'"
+            )
+    if len(members) < 2:
+        raise NetworkError(
+            f"the softmax group has one node, {members[0]!r}: it needs at least 2"
+        )
+    return tuple(outputs)
+
+
+def _label(activation: Any) -> Any:
+    """An activation as an error message names it."""
+    name = _name(activation)
+    return activation if name is None else name
 
 
 def _matrix(
@@ -299,7 +386,8 @@ class _Forward:
 def _forward(
     net: _Net, weights: Mapping[Edge, float], biases: Mapping[Node, float], X: Array
 ) -> _Forward:
-    """e_v = Σ_u w_uv·y_u + b_v, y_v = f_v(e_v), in topological order."""
+    """e_v = Σ_u w_uv·y_u + b_v, y_v = f_v(e_v), in topological order; then
+    the softmax of the group's e (its nodes are sinks: nothing used their e)."""
     y = {u: X[:, i] for i, u in enumerate(net.inputs)}
     fprime = {}
     for v in net.order:
@@ -308,13 +396,87 @@ def _forward(
         f, df = net.formula[v]
         y[v] = f(e)
         fprime[v] = df(e, y[v])
+    if net.group:
+        Y = _softmax(np.array([y[o] for o in net.group]))
+        y.update(zip(net.group, Y, strict=True))
     return _Forward(y, fprime)
 
 
-def _loss(net: _Net, fwd: _Forward, Z: Array) -> Array:
-    """E = ½ Σ_o (z_o − y_o)², one value per sample."""
-    Y = np.column_stack([fwd.y[o] for o in net.outputs])
-    return 0.5 * np.sum((Z - Y) ** 2, axis=1)
+_LOSSES = ("squared", "cross_entropy")
+
+
+def _loss(loss: str, softmax: bool, Z: Array, Y: Array) -> Array:
+    """``E`` of each sample: a row of the targets ``Z`` and outputs ``Y``.
+
+    ``"squared"``: ``½ Σ_o (z_o − y_o)²``. ``"cross_entropy"``: of a softmax
+    group ``−Σ_o z_o·log y_o``, of sigmoid outputs
+    ``−Σ_o [z_o·log y_o + (1 − z_o)·log(1 − y_o)]``; each log clamped at
+    −100 (as PyTorch's ``BCELoss``), so a term with a zero factor is 0.
+    """
+    if loss == "squared":
+        return 0.5 * np.sum((Z - Y) ** 2, axis=1)
+    with np.errstate(divide="ignore"):  # log(0) = −inf, then clamped
+        terms = Z * np.maximum(np.log(Y), -100.0)
+        if not softmax:
+            terms = terms + (1 - Z) * np.maximum(np.log(1 - Y), -100.0)
+    return 0.0 - np.sum(terms, axis=1)  # (0.0 −: no −0.0)
+
+
+def _check_loss(
+    loss: str | None,
+    softmax: bool,
+    outputs: Sequence[tuple[str, Any, list[Node]]],
+    Z: Array,
+) -> str:
+    """The loss to train with, by default ``"cross_entropy"`` for a softmax
+    group and ``"squared"`` otherwise; ``outputs`` gives, in output order,
+    each output's name in messages, activation and successors."""
+    if loss is None:
+        loss = "cross_entropy" if softmax else "squared"
+    elif not (isinstance(loss, str) and loss in _LOSSES):
+        raise DataError(
+            f"loss must be None, 'squared' or 'cross_entropy', got {loss!r}"
+        )
+    if loss == "squared":
+        if softmax:
+            raise DataError(
+                "a softmax group trains with loss='cross_entropy', got loss='squared'"
+            )
+        return loss
+    if not softmax:  # binary cross-entropy: its derivative cancels the sigmoid's
+        for what, activation, _ in outputs:
+            if _name(activation) != "sigmoid":
+                raise DataError(
+                    "loss='cross_entropy' needs sigmoid outputs or a softmax "
+                    f"group: {what} has activation {_label(activation)!r}"
+                )
+        for what, _, successors in outputs:
+            if successors:  # then g = z − y would not be its ∂E/∂e
+                raise DataError(
+                    "loss='cross_entropy' needs outputs without successors: "
+                    f"{what} feeds {successors}"
+                )
+    bad = np.argwhere((Z < 0) | (Z > 1))
+    if bad.size:
+        i, j = bad[0].tolist()
+        raise DataError(
+            f"loss='cross_entropy' needs targets in [0, 1]: Z[{i}, {j}] is "
+            f"{float(Z[i, j])!r}"
+        )
+    return loss
+
+
+def _check_graph_loss(net: _Net, loss: str | None, Z: Array) -> str:
+    """:func:`_check_loss` for the outputs of a graph."""
+    outputs = [
+        (
+            f"output {o!r}",
+            net.graph.nodes[o].get("activation", "sigmoid"),
+            list(net.graph.succ[o]),
+        )
+        for o in net.outputs
+    ]
+    return _check_loss(loss, bool(net.group), outputs, Z)
 
 
 def _backward(
@@ -324,9 +486,14 @@ def _backward(
     Z: Array,
     rule: str,
     feedback: Mapping[Edge, float] | None,
+    loss: str = "squared",
 ) -> dict[Node, Array]:
-    """g_v = δ_v·f'_v(e_v) of every non-input node, by the given rule."""
+    """g_v = δ_v·f'_v(e_v) of every non-input node, by the given rule; under
+    cross-entropy f' counts as 1 at the outputs (∂E/∂e_o = y_o − z_o)."""
     error = {o: Z[:, k] - fwd.y[o] for k, o in enumerate(net.outputs)}
+    if loss == "cross_entropy":
+        ones = {o: np.ones_like(error[o]) for o in net.outputs}
+        fwd = _Forward(fwd.y, fwd.fprime | ones)
     delta: dict[Node, Array] = {}
     g: dict[Node, Array] = {}
     if rule == "direct_feedback_alignment":
@@ -542,10 +709,14 @@ _ON_MISSING = ("error", "zero", "last")
 
 # The order of events at equal times: arrivals first (so that a message
 # arriving at t counts for a step at t), then backward steps with their
-# updates, then forward steps and entries, then deadlines. Within a kind, the
-# lower iteration first, then the node's rank in G.nodes (any order between
-# neurons would do: they share no state), then the order of pushing.
-_ARRIVE, _BACKWARD, _FORWARD, _DEADLINE = 0, 1, 2, 3
+# updates, then softmax steps, then forward steps and entries, then
+# deadlines. Within a kind, the lower iteration first, then the node's rank
+# in G.nodes (any order between neurons would do: they share no state), then
+# the order of pushing. (An output's backward step made possible by its
+# softmax step at t is pushed then, and runs before the forward steps at t.)
+_ARRIVE, _BACKWARD, _SOFTMAX_STEP, _FORWARD, _DEADLINE = 0, 1, 2, 3, 4
+# A softmax message (an output's e to the other members of its group) takes 1.
+_SOFTMAX_DELAY = 1.0
 
 
 def _delays(G: nx.DiGraph, net: _Net) -> dict[Edge, float]:
@@ -694,6 +865,13 @@ def _check_schedule(
         if isinstance(s, bool) or not isinstance(s, int | np.integer) or s < 0:
             raise DataError(f"drops: {drop!r}: the iteration must be an integer >= 0")
         checked.add((u, v, kind, int(s)))
+    if net.group and (checked or on_missing != "error"):
+        what = "drops" if checked else f"on_missing={on_missing!r} (deadlines)"
+        raise DataError(
+            f"{what}: not supported with a softmax group "
+            f"({', '.join(map(repr, net.group))}); lost messages and deadlines "
+            "need a network without one"
+        )
     if in_flight != 1 or interval > 0 or checked or on_missing != "error":
         for (u, v), d in delays.items():
             if d <= 0:
@@ -735,6 +913,7 @@ class _Neuron:
         self.errors: dict[int, dict[Node, Array]] = {}  # error messages of s
         self.kept: dict[int, _Kept] = {}  # forward(s) done, backward(s) not yet
         self.forwarded: set[int] = set()  # the iterations of its forward steps
+        self.exchange: dict[int, dict[Node, Array]] = {}  # the group's e of s
         self.last: dict[tuple[Node, str], Array] = {}  # (sender, kind) -> value
 
 
@@ -758,11 +937,14 @@ class _Simulation:
         feedback: Mapping[Edge, float] | None,
         schedule: _Schedule,
         node_rank: Mapping[Node, int],
+        loss: str = "squared",
     ):
         self.net, self.routes, self.delays = net, routes, delays
         self.neurons, self.batches, self.n = neurons, batches, n_iterations
         self.rule, self.feedback, self.schedule = rule, feedback, schedule
         self.node_rank = node_rank
+        self.cross_entropy = loss == "cross_entropy"
+        self.group = set(net.group)
         # (u, v) -> the index of w_uv in v's weights: predecessor order
         self.slot = {(u, v): i for v in net.neurons for i, u in enumerate(net.preds[v])}
         self.target = {o: k for k, o in enumerate(net.outputs)}
@@ -791,6 +973,8 @@ class _Simulation:
                 self.forward(s, *args)
             elif name == "backward":
                 self.backward(s, *args)
+            elif name == "softmax":
+                self.softmax(s, *args)
             elif name == "enter":
                 self.enter(s)
             else:
@@ -848,6 +1032,9 @@ class _Simulation:
             got[u] = value
             if len(got) == len(self.net.preds[v]):
                 self.push(self.time, _FORWARD, s, neuron.rank, "forward", v)
+        elif kind == "softmax":
+            neuron.exchange.setdefault(s, {})[u] = value
+            self.softmax_if_ready(v, s)
         else:
             neuron.errors.setdefault(s, {})[u] = value
             self.backward_if_ready(v, s)
@@ -874,14 +1061,39 @@ class _Simulation:
         e = sum(w * y for w, y in zip(neuron.w, x, strict=True)) + neuron.b
         f, df = self.net.formula[v]
         y = f(e)
-        neuron.kept[s] = _Kept(x, y, df(e, y), neuron.w.copy(), neuron.updates)
+        # under cross-entropy f' counts as 1 at an output (∂E/∂e = y − z)
+        fprime = (
+            np.ones_like(e) if self.cross_entropy and v in self.target else df(e, y)
+        )
+        neuron.kept[s] = _Kept(x, y, fprime, neuron.w.copy(), neuron.updates)
         neuron.forwarded.add(s)
+        if v in self.group:  # e to the other members; y once all e are known
+            neuron.exchange.setdefault(s, {})[v] = e
+            for k in self.net.group:
+                if k != v:
+                    self.send(v, k, "softmax", s, e, _SOFTMAX_DELAY)
+            self.softmax_if_ready(v, s)
+            return
         if v in self.target:
             self.y_out[s][v] = y
         for w in self.net.succs[v]:
             self.send(v, w, "forward", s, y, self.delays[v, w])
         if not deadline:
             self.backward_if_ready(v, s)
+
+    def softmax_if_ready(self, v: Node, s: int) -> None:
+        if len(self.neurons[v].exchange.get(s, ())) == len(self.net.group):
+            self.push(self.time, _SOFTMAX_STEP, s, self.neurons[v].rank, "softmax", v)
+
+    def softmax(self, s: int, v: Node) -> None:
+        """y_v from the e of every member of the group, in output order."""
+        neuron = self.neurons[v]
+        exchange = neuron.exchange.pop(s)
+        Y = _softmax(np.array([exchange[o] for o in self.net.group]))
+        y = Y[self.net.group.index(v)]
+        neuron.kept[s] = replace(neuron.kept[s], y=y)
+        self.y_out[s][v] = y
+        self.backward_if_ready(v, s)
 
     def backward_if_ready(self, v: Node, s: int) -> None:
         neuron = self.neurons[v]
@@ -1010,6 +1222,7 @@ class _Layout:
     delay: Array
     generations: list[_Generation]  # 1, 2, …: the neurons'
     unbiased: NDArray[np.bool_]  # of the neurons, by position − m
+    softmax: bool  # the outputs are a softmax group
 
 
 def _layout(
@@ -1078,6 +1291,7 @@ def _layout(
         delay=delay,
         generations=generations,
         unbiased=np.array([v in net.unbiased for v in nodes[m:]], dtype=bool),
+        softmax=bool(net.group),
     )
     bias = np.zeros(len(nodes))  # by rank
     bias[net.generation > 0] = np.fromiter(biases.values(), np.float64, len(biases))
@@ -1090,8 +1304,9 @@ def _layout(
 def _forward_by_generation(
     layout: _Layout, theta: Array, X: Array
 ) -> tuple[Array, Array]:
-    """``e = Σ w·y + b``, ``y = f(e)`` a generation at a time: ``y`` and
-    ``f'(e)`` of every node (rows: positions; columns: the batch)."""
+    """``e = Σ w·y + b``, ``y = f(e)`` a generation at a time, then the
+    softmax of a softmax group's ``e``: ``y`` and ``f'(e)`` of every node
+    (rows: positions; columns: the batch)."""
     n_edges, m = len(layout.by_dst), layout.n_inputs
     w, b = theta[:n_edges], theta[n_edges:]
     y = np.empty((len(layout.nodes), X.shape[0]))
@@ -1106,6 +1321,8 @@ def _forward_by_generation(
             e_group = e[lo - gen.lo : hi - gen.lo]
             y[lo:hi] = f(e_group)
             fprime[lo:hi] = df(e_group, y[lo:hi])
+    if layout.softmax:  # the group's y held its e (its nodes are sinks)
+        y[layout.output_rows] = _softmax(y[layout.output_rows])
     return y, fprime
 
 
@@ -1156,7 +1373,9 @@ def _path_times(
     ``F = 0`` at the inputs, ``F_v = max_u F_u + d_uv``;
     ``B_v = max(F_v, max_w B_w + d)`` over the senders ``w`` of its error
     messages (its successors, or with direct feedback alignment every output,
-    ``feedback_delay`` hidden rows by output columns).
+    ``feedback_delay`` hidden rows by output columns). A member ``j`` of a
+    softmax group does its softmax step, then its backward step, at
+    ``B_j = max(F_j, max_{k≠j} F_k + 1)``, once the others' e have come.
     """
     F = np.zeros(len(layout.nodes))
     for gen in layout.generations:
@@ -1165,9 +1384,15 @@ def _path_times(
             F[layout.src[into]] + layout.delay[into], gen.into_starts
         )
     B = F.copy()
+    if layout.softmax:
+        t = F[layout.output_rows]
+        others = np.full_like(t, t.max())  # max_{k≠j} t_k: the largest ...
+        first = int(np.argmax(t))
+        others[first] = np.delete(t, first).max()  # ... but at the largest
+        B[layout.output_rows] = np.maximum(t, others + _SOFTMAX_DELAY)
     if rule == "direct_feedback_alignment":
         if layout.hidden_rows.size:
-            arrival = np.max(F[layout.output_rows] + feedback_delay, axis=1)
+            arrival = np.max(B[layout.output_rows] + feedback_delay, axis=1)
             B[layout.hidden_rows] = np.maximum(F[layout.hidden_rows], arrival)
         return F, B
     for gen in reversed(layout.generations):
@@ -1188,6 +1413,7 @@ def _train_by_generation(
     n_iterations: int,
     rule: str,
     feedback: Array | None,
+    loss: str = "squared",
 ) -> tuple[Array, Array]:
     """Sequential training: ``θ`` after ``n_iterations`` and the losses.
 
@@ -1199,8 +1425,10 @@ def _train_by_generation(
     for s in range(n_iterations):
         X, Z = batches[s % len(batches)]
         y, fprime = _forward_by_generation(layout, theta, X)
+        if loss == "cross_entropy":  # f' counts as 1 at the outputs
+            fprime[layout.output_rows] = 1.0
         Y = y[layout.output_rows].T
-        losses.append(0.5 * np.sum((Z - Y) ** 2, axis=1))
+        losses.append(_loss(loss, layout.softmax, Z, Y))
         g = _backward_by_generation(layout, theta, y, fprime, Z, rule, feedback)
         grad_w = -np.mean(g[layout.dst] * y[layout.src], axis=1)
         grad_b = np.where(layout.unbiased, 0.0, -np.mean(g[layout.n_inputs :], axis=1))
@@ -1222,6 +1450,7 @@ def _sequential(
     lr: float,
     options: Mapping[str, Any],
     schedule: _Schedule,
+    loss: str = "squared",
 ) -> ReferenceResult | None:
     """:func:`train` when one iteration runs at a time and nothing is lost;
     ``None`` if a deadline could cut an iteration short (then the event loop
@@ -1251,7 +1480,7 @@ def _sequential(
 
     theta, loss = _train_by_generation(
         layout, theta, _Optimizer(optimizer, lr, options, theta.size), batches,
-        n_iterations, rule, feedback,
+        n_iterations, rule, feedback, loss,
     )  # fmt: skip
     n_edges = len(layout.by_dst)
     w = np.empty(n_edges)
@@ -1288,8 +1517,9 @@ class ReferenceResult:
         ``{v: b}`` for every non-input node that has a bias, in ``G.nodes``
         order.
     loss : ndarray
-        ``E`` of each sample in training order, epochs concatenated, each
-        computed at its outputs' forward step (read-only).
+        ``E`` of each sample under the loss trained with, in training order,
+        epochs concatenated, each computed from its outputs before the
+        update (read-only).
     entries : ndarray
         ``T_s``, the virtual time at which iteration ``s`` entered
         (read-only).
@@ -1335,11 +1565,21 @@ def predict(
         One row per sample (always 2-D, also for a single input or sample).
     inputs, outputs : sequence of nodes, optional
         Column order of ``X`` and of the result; default the sources and the
-        sinks in ``G.nodes`` order. ``outputs`` may name any non-input nodes.
+        sinks in ``G.nodes`` order. ``outputs`` may name any non-input nodes
+        (with a softmax group: exactly its nodes, in any order).
 
     Returns
     -------
     ndarray, shape (n_samples, n_outputs)
+        ``y`` of each output; of a softmax group, the softmax of its ``e``
+        (each row sums to 1).
+
+    Raises
+    ------
+    NetworkError
+        For an unusable graph, among them a softmax node that is not an
+        output or has successors, an output outside the group when there is
+        one, or a group of one node.
 
     Examples
     --------
@@ -1350,6 +1590,14 @@ def predict(
     >>> predict(G, [[1.0], [3.0]])
     array([[2.5],
            [6.5]])
+
+    Two softmax outputs: ``e = (1, −1)`` gives ``y = (1, e^{−2}) / (1 + e^{−2})``.
+
+    >>> H = nx.DiGraph()
+    >>> H.add_weighted_edges_from([("x", "a", 1.0), ("x", "b", -1.0)])
+    >>> nx.set_node_attributes(H, {"a": "softmax", "b": "softmax"}, "activation")
+    >>> predict(H, [[1.0]]).round(4)
+    array([[0.8808, 0.1192]])
     """
     net, weights, biases = _read(G, inputs, outputs)
     X = _matrix(X, "X", len(net.inputs))
@@ -1366,6 +1614,7 @@ def update_directions(
     feedback: Mapping[Edge, float] | None = None,
     inputs: Sequence[Node] | None = None,
     outputs: Sequence[Node] | None = None,
+    loss: str | None = None,
 ) -> tuple[dict[Edge, float], dict[Node, float]]:
     """The direction in which ``rule`` moves each parameter for one batch.
 
@@ -1387,11 +1636,30 @@ def update_directions(
         for every edge whose source is not an input (feedback alignment),
         ``{(o, h): B}`` for every output ``o`` and hidden node ``h`` (direct
         feedback alignment).
+    loss : {None, "squared", "cross_entropy"}
+        ``"squared"``: ``E = ½ Σ_o (z_o − y_o)²``. ``"cross_entropy"``:
+        ``E = −Σ_o z_o·log y_o`` for a softmax group; for sigmoid outputs
+        without successors ``E = −Σ_o [z_o·log y_o + (1 − z_o)·log(1 − y_o)]``;
+        each log clamped at −100, targets in [0, 1]. At an output ``f'``
+        then counts as 1, ``g_o = z_o − y_o``: the gradient of ``E`` when
+        the targets of a softmax group sum to 1 (classes, probabilities).
+        ``None``: ``"cross_entropy"`` with a softmax group, else
+        ``"squared"``.
 
     Returns
     -------
     weights, biases : dict
         ``{(u, v): direction}`` and ``{v: direction}``.
+
+    Raises
+    ------
+    NetworkError
+        For an unusable graph (see :func:`predict`).
+    DataError
+        For unusable arguments: an unknown ``loss``; ``"squared"`` with a
+        softmax group; ``"cross_entropy"`` with an output that is neither
+        sigmoid nor in a softmax group, with a sigmoid output that has
+        successors, or with a target outside [0, 1] (each named).
 
     Examples
     --------
@@ -1406,8 +1674,10 @@ def update_directions(
     feedback = _check_rule(net, rule, feedback)
     X = _matrix(X, "X", len(net.inputs))
     Z = _matrix(Z, "Z", len(net.outputs), X.shape[0])
+    loss = _check_graph_loss(net, loss, Z)
     fwd = _forward(net, weights, biases, X)
-    return _directions(net, fwd, _backward(net, weights, fwd, Z, rule, feedback))
+    g = _backward(net, weights, fwd, Z, rule, feedback, loss)
+    return _directions(net, fwd, g)
 
 
 def gradients(
@@ -1417,11 +1687,13 @@ def gradients(
     *,
     inputs: Sequence[Node] | None = None,
     outputs: Sequence[Node] | None = None,
+    loss: str | None = None,
 ) -> tuple[dict[Edge, float], dict[Node, float]]:
     """The exact gradient of the mean loss over ``X`` w.r.t. every parameter.
 
-    ``∂L/∂w_uv = −mean(g_v·y_u)`` and ``∂L/∂b_v = −mean(g_v)`` with
-    ``L = mean over samples of ½ Σ_o (z_o − y_o)²`` and ``g`` from backprop.
+    ``∂L/∂w_uv = −mean(g_v·y_u)`` and ``∂L/∂b_v = −mean(g_v)`` with ``L``
+    the mean over samples of ``E`` (by default ``½ Σ_o (z_o − y_o)²``, or
+    the cross-entropy of a softmax group) and ``g`` from backprop.
     Arguments as in :func:`update_directions`.
 
     Returns
@@ -1437,8 +1709,17 @@ def gradients(
     >>> G.nodes["y"]["activation"] = "identity"
     >>> gradients(G, [[1.0]], [[3.0]])  # L = ½(3 − 2w)², ∂L/∂w = −2(3 − 2w)
     ({('x', 'y'): -1.0}, {'y': -1.0})
+
+    A sigmoid output under cross-entropy: ``∂E/∂e = y − z``.
+
+    >>> G.nodes["y"]["activation"] = "sigmoid"
+    >>> G.edges["x", "y"]["weight"] = 0.0  # y = ½
+    >>> gradients(G, [[2.0]], [[1.0]], loss="cross_entropy")
+    ({('x', 'y'): -1.0}, {'y': -0.5})
     """
-    dw, db = update_directions(G, X, Z, rule="backprop", inputs=inputs, outputs=outputs)
+    dw, db = update_directions(
+        G, X, Z, rule="backprop", inputs=inputs, outputs=outputs, loss=loss
+    )
     return {k: -d for k, d in dw.items()}, {k: -d for k, d in db.items()}
 
 
@@ -1464,6 +1745,7 @@ def train(
     timeout: float | None = None,
     shuffle: bool = False,
     seed: int = 0,
+    loss: str | None = None,
 ) -> ReferenceResult:
     """Train a copy of the parameters of ``G`` the way the actors do.
 
@@ -1483,7 +1765,12 @@ def train(
       its *current* parameters with its own optimizer;
     - a message on ``u → v`` (either way) takes the edge's ``delay``
       (default 1); a direct-feedback channel from ``o`` to ``h`` that of
-      ``h → o`` if there is one, else 1.
+      ``h → o`` if there is one, else 1;
+    - a member ``j`` of a softmax group sends its ``e`` to every other
+      member at its forward step ``F_j(s)`` (a softmax message, delay 1) and
+      does its softmax step, then its backward step, at
+      ``max(F_j(s), max_{k≠j} F_k(s) + 1)``. At equal times a neuron does
+      its backward steps, then its softmax steps, then its forward steps.
 
     With the defaults (``in_flight=1``, ``interval=0``) the iterations do not
     overlap and this is plain sequential training: forward, loss, backward
@@ -1498,7 +1785,7 @@ def train(
 
     Parameters
     ----------
-    G, X, Z, inputs, outputs, rule, feedback
+    G, X, Z, inputs, outputs, rule, feedback, loss
         As in :func:`update_directions`; ``G``'s edges may carry a ``delay``
         (a finite number >= 0, default 1).
     learning_rate : float, optional
@@ -1556,9 +1843,11 @@ def train(
     Raises
     ------
     NetworkError, DataError
-        For unusable arguments, before any work. With ``in_flight`` other
-        than 1, ``interval > 0``, ``drops`` or ``on_missing`` other than
-        ``"error"``, every delay must be > 0.
+        For unusable arguments, before any work (see
+        :func:`update_directions`). With ``in_flight`` other than 1,
+        ``interval > 0``, ``drops`` or ``on_missing`` other than ``"error"``,
+        every delay must be > 0. A softmax group refuses ``drops`` and
+        ``on_missing`` other than ``"error"``.
     StalledError
         A message of ``drops`` is lost and ``on_missing="error"``.
 
@@ -1606,6 +1895,20 @@ def train(
     >>> result = train(G, X, Z, drops=[("x", "h", "forward", 1)], on_missing="zero")
     >>> result.ends
     array([ 3.,  9., 12.])
+
+    Two classes, two softmax outputs, trained with cross-entropy (the
+    default for a softmax group): the first loss is
+    ``−log(1 / (1 + e^{−2})) = 0.1269``. Each output has the other's ``e``
+    at t = 2, one after its forward step: an iteration takes 2.
+
+    >>> G = nx.DiGraph()
+    >>> G.add_weighted_edges_from([("x", "a", 1.0), ("x", "b", -1.0)])
+    >>> nx.set_node_attributes(G, {"a": "softmax", "b": "softmax"}, "activation")
+    >>> result = train(G, [[1.0], [-1.0]], [[1.0, 0.0], [0.0, 1.0]], epochs=20)
+    >>> result
+    ReferenceResult(2 weights, 2 biases, 40 losses from 0.1269 to 0.06695)
+    >>> result.ends[:3]
+    array([2., 4., 6.])
     """
     with _gc_paused():
         return _train(
@@ -1614,7 +1917,7 @@ def train(
             optimizer_options=optimizer_options, rule=rule, feedback=feedback,
             in_flight=in_flight, interval=interval, stash=stash, drops=drops,
             on_missing=on_missing, timeout=timeout, events=False,
-            shuffle=shuffle, seed=seed,
+            shuffle=shuffle, seed=seed, loss=loss,
         )  # fmt: skip
 
 
@@ -1659,6 +1962,7 @@ def _train(
     events: bool,
     shuffle: bool = False,
     seed: int = 0,
+    loss: str | None = None,
 ) -> ReferenceResult:
     """:func:`train`; ``events=True`` runs the event loop even when the
     schedule is sequential (to check the fast path against it)."""
@@ -1669,6 +1973,7 @@ def _train(
     batch_size = _check_count(batch_size, "batch_size")
     X = _matrix(X, "X", len(net.inputs))
     Z = _matrix(Z, "Z", len(net.outputs), X.shape[0])
+    loss = _check_graph_loss(net, loss, Z)
     delays = _delays(G, net)
     schedule = _check_schedule(
         G, net, rule, delays, in_flight, interval, stash, drops, on_missing, timeout
@@ -1694,7 +1999,7 @@ def _train(
     if not events and schedule.in_flight == 1 and not schedule.drops:
         result = _sequential(
             G, net, weights, biases, delays, batches, n_iterations, rule, feedback,
-            optimizer, lr, options, schedule,
+            optimizer, lr, options, schedule, loss,
         )  # fmt: skip
         if result is not None:
             return result
@@ -1711,14 +2016,15 @@ def _train(
     }
     simulation = _Simulation(
         net, routes, delays, neurons, batches, n_iterations, rule,
-        feedback, schedule, node_rank,
+        feedback, schedule, node_rank, loss,
     )  # fmt: skip
     simulation.run()
 
     losses = []
     for s, y in enumerate(simulation.y_out):
         Y = np.column_stack([y[o] for o in net.outputs])
-        losses.append(0.5 * np.sum((batches[s % len(batches)][1] - Y) ** 2, axis=1))
+        Z = batches[s % len(batches)][1]
+        losses.append(_loss(loss, bool(net.group), Z, Y))
     loss = np.concatenate(losses)
     entries = np.array(simulation.entries)
     ends = simulation.ends
@@ -1744,23 +2050,27 @@ def train_layered(
     learning_rate: float = 0.1,
     epochs: int = 1,
     batch_size: int = 1,
+    loss: str | None = None,
 ) -> tuple[list[Array], list[Array], Array]:
     """Backprop and SGD on a stack of affine layers, in matrix form.
 
-    Layer ``k`` computes ``Y = f_k(X·W_k + b_k)``. Backward, with ``dY`` the
-    gradient of the batch-mean loss w.r.t. a layer's output:
-    ``dE = dY·f'(E)``, ``dX = dE·Wᵀ`` (old ``W``), ``dW = Xᵀ·dE``,
-    ``db = Σ dE``, then ``W ← W − η·dW``, ``b ← b − η·db``.
+    Layer ``k`` computes ``Y = f_k(X·W_k + b_k)``; a last layer of
+    activation ``"softmax"``, the softmax of each row. Backward, with ``dY``
+    the gradient of the batch-mean loss w.r.t. a layer's output:
+    ``dE = dY·f'(E)`` (``dE = dY`` at the last layer under cross-entropy),
+    ``dX = dE·Wᵀ`` (old ``W``), ``dW = Xᵀ·dE``, ``db = Σ dE``, then
+    ``W ← W − η·dW``, ``b ← b − η·db``.
 
     Parameters
     ----------
     weights : sequence of array_like, shapes (n_in, n_out)
     biases : sequence of array_like, shapes (n_out,)
     activations : sequence of str or activation objects, one per layer
+        ``"softmax"`` only for the last layer, of at least 2 units.
     X : array_like, shape (n_samples, n_in of the first layer)
     Z : array_like, shape (n_samples, n_out of the last layer)
     learning_rate : float
-    epochs, batch_size : int
+    epochs, batch_size, loss
         As in :func:`train`.
 
     Returns
@@ -1795,9 +2105,24 @@ def train_layered(
         if k and w.shape[0] != W[k - 1].shape[1]:
             raise DataError(f"weights[{k}] has {w.shape[0]} rows, expected "
                             f"{W[k - 1].shape[1]}")  # fmt: skip
+    last = len(W) - 1
+    for k, a in enumerate(activations[:last]):
+        if _name(a) == "softmax":
+            raise NetworkError(
+                f"activations[{k}]: 'softmax' is for the last layer only "
+                "(a softmax group is the outputs)"
+            )
+    softmax = _name(activations[last]) == "softmax"
+    if softmax and W[last].shape[1] < 2:
+        raise NetworkError(
+            f"activations[{last}]: a softmax layer needs at least 2 units, "
+            f"got {W[last].shape[1]}"
+        )
     fs = [_formula(a, f"activations[{k}]") for k, a in enumerate(activations)]
     X = _matrix(X, "X", W[0].shape[0])
     Z = _matrix(Z, "Z", W[-1].shape[1], X.shape[0])
+    outputs = [(f"the last layer, activations[{last}],", activations[last], [])]
+    loss = _check_loss(loss, softmax, outputs, Z)
     learning_rate = _check_learning_rate(learning_rate)
     epochs = _check_count(epochs, "epochs")
     batch_size = _check_count(batch_size, "batch_size")
@@ -1813,10 +2138,15 @@ def train_layered(
                 Es.append(Y @ w + v)
                 Y = f(Es[-1])
                 Ys.append(Y)
-            losses.append(0.5 * np.sum((Zb - Y) ** 2, axis=1))
+            if softmax:  # over the units of each sample (a row)
+                Y = Ys[last] = _softmax(Y.T).T
+            losses.append(_loss(loss, softmax, Zb, Y))
             dY = (Y - Zb) / Xb.shape[0]  # ∂(mean E)/∂Y
             for k in reversed(range(len(W))):
-                dE = dY * fs[k][1](Es[k], Ys[k])
+                if k == last and loss == "cross_entropy":
+                    dE = dY  # f' counts as 1: ∂(mean E)/∂E = (Y − Z)/B
+                else:
+                    dE = dY * fs[k][1](Es[k], Ys[k])
                 dY = dE @ W[k].T
                 W[k] = W[k] - learning_rate * (layer_inputs[k].T @ dE)
                 b[k] = b[k] - learning_rate * dE.sum(axis=0)

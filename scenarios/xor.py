@@ -12,12 +12,10 @@ network.png (the weights before and after) and trace.csv (the first epoch).
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 import neurosim
 from neurosim import plot, scenario
-from neurosim.plot.style import INK
 
 X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 Z = np.array([[0.0], [1.0], [1.0], [0.0]])  # XOR
@@ -84,45 +82,21 @@ def main(argv: list[str] | None = None) -> int:
 
 def decision_boundary(net: neurosim.Network, solved: bool, steps: int = 101):
     """The network's output over [-0.25, 1.25]², computed by the actors."""
-    axis = np.linspace(-0.25, 1.25, steps)
-    x1, x2 = np.meshgrid(axis, axis)
-    grid = np.column_stack([x1.ravel(), x2.ravel()])
-    y = net.predict(grid)[:, 0].reshape(x1.shape)
-
-    figure, ax = plt.subplots(figsize=(5.6, 4.8), layout="constrained")
-    filled = ax.contourf(
-        x1, x2, y, levels=np.linspace(0, 1, 11), cmap="RdBu_r", vmin=0, vmax=1
-    )
-    ax.contour(x1, x2, y, levels=[0.5], colors=INK, linewidths=1.5)
-    bar = figure.colorbar(filled, ax=ax, ticks=[0, 0.25, 0.5, 0.75, 1])
-    bar.set_label("network output")
-    for (a, b), z in zip(X, Z[:, 0], strict=True):
-        ax.scatter(
-            a,
-            b,
-            s=150,
-            marker="o" if z else "X",
-            color="white",
-            edgecolors=INK,
-            linewidths=1.5,
-            zorder=3,
-        )
-        ax.annotate(
-            f"XOR = {int(z)}",
-            (a, b),
-            xytext=(0, -17 if b > 0.5 else 17),
-            textcoords="offset points",
-            ha="center",
-            va="center",
-            fontsize=9,
-            bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none"},
-        )
-    ax.set_xlabel("x1")
-    ax.set_ylabel("x2")
-    ax.set_aspect("equal")
     verdict = "solved" if solved else "not solved yet"
-    ax.set_title(f"XOR {verdict}: the network's output\n(black line: output = 0.5)")
-    return figure
+    ax = plot.decision_map(
+        net,
+        X,
+        Z[:, 0].astype(int),
+        extent=(-0.25, 1.25, -0.25, 1.25),
+        steps=steps,
+        class_names=("XOR = 0", "XOR = 1"),
+        title=f"XOR {verdict}: the network's output\n(black line: output = 0.5)",
+    )
+    for points in ax.collections:  # four points: draw them large
+        if points.get_label() in ("XOR = 0", "XOR = 1", "misclassified"):
+            points.set_sizes([150 if points.get_label() != "misclassified" else 320])
+            points.set_linewidths(1.5)
+    return ax.figure
 
 
 if __name__ == "__main__":

@@ -429,7 +429,8 @@ def test_the_figure_models_do_not_import_matplotlib():
     code = (
         "import sys\n"
         "import neurosim.plot\n"
-        "from neurosim.plot import html, labels, model_network, model_page\n"
+        "from neurosim.plot import html, labels, model_maps, model_network\n"
+        "from neurosim.plot import model_page\n"
         "from neurosim.plot import model_timeline, style\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'))\n"
         "neurosim.plot.timeline\n"

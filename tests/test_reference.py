@@ -591,7 +591,7 @@ def test_bad_graphs_raise_network_errors():
     with pytest.raises(NetworkError, match="cycles"):
         predict(G, X1)
     G = worked_example()
-    G.nodes["h2"]["activation"] = "softmax"
+    G.nodes["h2"]["activation"] = "softplus"
     with pytest.raises(NetworkError, match="node 'h2': unknown activation"):
         predict(G, X1)
     G = worked_example()

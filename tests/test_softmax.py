@@ -19,6 +19,14 @@ def _data(n=7, outputs=3, seed=5):
     return X, Z
 
 
+def _bits(rows):
+    """Rows with every number as its bytes: equal means bit for bit."""
+    return [
+        tuple(np.asarray(x).tobytes() if not isinstance(x, str) else x for x in row)
+        for row in rows
+    ]
+
+
 def _flat(values):
     """Online columns hold floats, mini-batch ones vectors: all as one array."""
     return np.concatenate([np.ravel(v) for v in values])
@@ -361,6 +369,15 @@ def test_unusable_losses_are_refused_before_anything_runs(activation, loss, mess
     assert net.weights == before
 
 
+def test_cross_entropy_needs_outputs_without_successors():
+    G = neurosim.layered([2, 2, 2], activation="sigmoid", seed=0)
+    G.add_edge("o1", "o2", weight=0.5)
+    net = neurosim.Network(G, outputs=["o1", "o2"])
+    X, Z = _data()
+    with pytest.raises(DataError, match=r"output 'o1' feeds \['o2'\]"):
+        net.train(X[:, :2], Z[:, :2], loss="cross_entropy")
+
+
 def test_cross_entropy_needs_targets_between_zero_and_one():
     net = neurosim.Network(softmax_net())
     X, Z = _data()
@@ -401,3 +418,20 @@ def test_a_saved_network_keeps_its_group_and_the_runs_loss(tmp_path):
     net.train(X, Z, learning_rate=0.1, epochs=2, resume=True)
     assert loaded.weights == net.weights
     np.testing.assert_array_equal(loaded.predict(X), net.predict(X))
+
+
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_softmax_messages_survive_csv_and_json_lines(tmp_path, batch_size):
+    net = neurosim.Network(softmax_net())
+    X, Z = _data()
+    trace = net.train(X, Z, batch_size=batch_size, record=True).trace
+    trace.to_csv(tmp_path / "t.csv")
+    trace.to_jsonl(tmp_path / "t.jsonl")
+    for read in (
+        neurosim.Trace.read_csv(tmp_path / "t.csv"),
+        neurosim.Trace.read_jsonl(tmp_path / "t.jsonl"),
+    ):
+        assert np.count_nonzero(read.kind == "softmax") == np.count_nonzero(
+            trace.kind == "softmax"
+        )
+        assert _bits(read.rows()) == _bits(trace.rows())

@@ -75,6 +75,12 @@ def direct_feedback() -> Trace:
     return net.train(X, Z, rule="direct_feedback_alignment", record=True).trace
 
 
+def softmax_group() -> Trace:
+    G = neurosim.layered([2, 3, 3], activation=["sigmoid", "softmax"], seed=1)
+    net = neurosim.Network(G)
+    return net.train(X[:2], np.eye(3)[:2], record=True).trace
+
+
 # ----------------------------------------------------------------------
 # reading a page back, in Python
 
@@ -167,7 +173,16 @@ def check_embedded(trace: Trace, data: dict) -> None:
 
 @pytest.mark.parametrize(
     "make",
-    [worked_example, faulty, pipelined, batched, direct_feedback, empty, predicted],
+    [
+        worked_example,
+        faulty,
+        pipelined,
+        batched,
+        direct_feedback,
+        softmax_group,
+        empty,
+        predicted,
+    ],
 )
 def test_the_embedded_json_is_the_trace(tmp_path, make):
     trace = make()
@@ -749,6 +764,26 @@ def test_feedback_messages_are_drawn_and_filtered(open_page):
     assert feedback > 0
     page.page.locator('input[data-kind="2"]').uncheck()
     assert page.page.locator(".msg").count() == len(trace) - feedback
+
+
+def test_softmax_messages_are_drawn_filtered_and_shown_at_a_neuron(open_page):
+    trace = softmax_group()
+    page = open_page(trace)
+    softmax = np.count_nonzero(trace.kind == "softmax")
+    assert softmax == 6 * len(np.unique(trace.sample))
+    o2 = trace.nodes.index("o2")
+    page.page.locator(f'.lane-label[data-node="{o2}"]').click()
+    panel = page.page.locator("#panel").inner_text()
+    assert "softmax e in" in panel
+    assert "softmax e out" in panel
+    assert "y = softmax of the group’s e" in panel
+    (row,) = np.flatnonzero(
+        (trace.internals.neuron == "o2") & (trace.internals.sample == 0)
+    )
+    cell = page.page.locator("#panel .internal-y span")
+    assert float(cell.get_attribute("data-exact")) == trace.internals.y[row]
+    page.page.locator('input[data-kind="3"]').uncheck()
+    assert page.page.locator(".msg").count() == len(trace) - softmax
 
 
 def test_the_wheel_zooms_into_time_and_the_window_follows_the_clock(open_page):

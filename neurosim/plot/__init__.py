@@ -34,11 +34,14 @@ networkx keeps ``drawing/layout.py`` apart from ``nx_pylab.py``):
 
 - models, plain data without matplotlib: :mod:`~neurosim.plot.model_timeline`
   (lanes, arrows, markers, labels, legend), :mod:`~neurosim.plot.model_network`
-  (layers, positions, weights), :mod:`~neurosim.plot.model_page` (what the
-  browser page draws of a whole trace), :mod:`~neurosim.plot.labels` (label
+  (layers, positions, weights), :mod:`~neurosim.plot.model_maps` (what a
+  network and each neuron compute over the input plane),
+  :mod:`~neurosim.plot.model_page` (what the browser page draws of a whole
+  trace), :mod:`~neurosim.plot.labels` (label
   placement), :mod:`~neurosim.plot.style`;
 - renderers, with matplotlib: :mod:`~neurosim.plot.mpl_timeline`,
   :mod:`~neurosim.plot.mpl_network`, :mod:`~neurosim.plot.mpl_loss`,
+  :mod:`~neurosim.plot.mpl_maps`,
   :mod:`~neurosim.plot.mpl_animation`; in the browser:
   :mod:`~neurosim.plot.html` (the page that :meth:`~neurosim.Trace.to_html`
   writes, drawn by ``page/page.js``).
@@ -52,8 +55,16 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from neurosim.plot.model_maps import (
+    DecisionMapModel,
+    NeuronMap,
+    NeuronMapsModel,
+    decision_map_model,
+    neuron_maps_model,
+)
 from neurosim.plot.model_timeline import TimelineModel, timeline_model
 from neurosim.plot.style import (
+    CLASS_COLORS,
     COLORS,
     KIND_LINESTYLES,
     SAMPLE_COLORS,
@@ -64,6 +75,7 @@ if TYPE_CHECKING:
     from neurosim.plot._mpl import WEIGHT_CMAP  # noqa: F401 (not in __all__)
     from neurosim.plot.mpl_animation import animate
     from neurosim.plot.mpl_loss import loss
+    from neurosim.plot.mpl_maps import MAP_CMAP, decision_map, neuron_maps  # noqa: F401
     from neurosim.plot.mpl_network import BIAS_GID, WEIGHT_GID, network, network_change
     from neurosim.plot.mpl_timeline import (
         ARRIVALS_GID,
@@ -77,6 +89,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ARRIVALS_GID",
     "BIAS_GID",
+    "CLASS_COLORS",
     "COLORS",
     "DROPPED_GID",
     "KIND_LINESTYLES",
@@ -85,11 +98,18 @@ __all__ = [
     "SAMPLE_COLORS",
     "VALUE_GID",
     "WEIGHT_GID",
+    "DecisionMapModel",
+    "NeuronMap",
+    "NeuronMapsModel",
     "TimelineModel",
     "animate",
+    "decision_map",
+    "decision_map_model",
     "loss",
     "network",
     "network_change",
+    "neuron_maps",
+    "neuron_maps_model",
     "style_axes",
     "timeline",
     "timeline_model",
@@ -100,6 +120,9 @@ _LAZY = {
     "WEIGHT_CMAP": "_mpl",
     "animate": "mpl_animation",
     "loss": "mpl_loss",
+    "MAP_CMAP": "mpl_maps",
+    "decision_map": "mpl_maps",
+    "neuron_maps": "mpl_maps",
     "BIAS_GID": "mpl_network",
     "WEIGHT_GID": "mpl_network",
     "network": "mpl_network",

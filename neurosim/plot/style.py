@@ -10,7 +10,10 @@ reddish purple, softmax messages orange, parameter updates green
 (negative) – grey – green (positive) scale (:data:`WEIGHT_COLORS`). A
 timeline coloured by iteration uses :data:`SAMPLE_COLORS` (Paul Tol's
 "muted" scheme, also safe for colour-blind readers) and shows the kinds by
-line style.
+line style. Classes (the points and regions of a decision map) take
+:data:`CLASS_COLORS`, TensorFlow Playground's orange and blue first; a map
+of values goes from orange (low) through light grey to blue (high)
+(:data:`MAP_COLORS`).
 """
 
 from __future__ import annotations
@@ -20,11 +23,13 @@ from typing import Any
 from neurosim.messages import KINDS
 
 __all__ = [
+    "CLASS_COLORS",
     "COLORS",
     "GRID",
     "INK",
     "KIND_LINESTYLES",
     "KIND_LINESTYLE_NAMES",
+    "MAP_COLORS",
     "MUTED",
     "OKABE_ITO",
     "SAMPLE_COLORS",
@@ -92,6 +97,22 @@ INK = "#222222"
 MUTED = "#6b6b6b"
 #: Grid lines and lanes.
 GRID = "#e4e4e4"
+#: One colour per class in decision maps and their points: TensorFlow
+#: Playground's orange (class 0) and blue (class 1), then Okabe–Ito colours;
+#: it cycles beyond eight classes.
+CLASS_COLORS = (
+    "#f59322",
+    "#0877bd",
+    OKABE_ITO["bluish green"],
+    OKABE_ITO["reddish purple"],
+    OKABE_ITO["yellow"],
+    OKABE_ITO["vermillion"],
+    OKABE_ITO["sky blue"],
+    "#555555",
+)
+#: A map of values (a neuron's output over the plane): low orange, the middle
+#: light grey, high blue, the ends of Playground's scale.
+MAP_COLORS = ("#f59322", "#f2f2f2", "#0877bd")
 #: Weights: purple for negative, grey near zero, green for positive.
 WEIGHT_COLORS = ("#762a83", "#af8dc3", "#cfcfcf", "#7fbf7b", "#1b7837")
 
