@@ -29,11 +29,12 @@ would blow a rare dark one up to several hundred. Centred inputs gain
 about a point of test accuracy over the raw ``[0, 1]`` ones.
 
 Writes accuracy.png (the test accuracy after each epoch, and the loss on
-the training and the test images, for the three rules), confusion.png (backprop's confusion matrix on the test set and the
-test images it gets wrong), timeline.png (the messages of one training
-step on one image, the outputs' softmax exchange among them) and trace.csv
-(that step, every neuron). Without scikit-learn it writes nothing, says
-what to install and exits with status 0.
+the training and the test images, for the three rules), confusion.png
+(backprop's confusion matrix on the test set and the test images it gets
+wrong), timeline.png (the messages of one training step on one image,
+the outputs' softmax exchange among them) and trace.csv (that step, every
+neuron). Without scikit-learn it writes nothing, says what to install and
+exits with status 0.
 """
 
 from __future__ import annotations
