@@ -90,17 +90,19 @@ class History:
         0 unless the call resumed an interrupted run.
     validation_loss : ndarray, shape (epochs,)
         With ``train(validation=(X, Z))``: after each epoch, the mean over the
-        validation samples of ``E = ½ Σ (z − y)²``, the outputs computed as
-        :meth:`Network.predict` does; empty otherwise.
+        validation samples of ``E`` (the training's loss), the outputs
+        computed as :meth:`Network.predict` does; empty otherwise.
     correct : ndarray of bool, shape (epochs * n_samples,)
-        When the targets are one-hot (each row of ``Z`` one 1 and otherwise
-        0s, two or more outputs): whether the output that was largest for
-        each sample, in training order and before its update as
-        :attr:`loss`, was the target's class; empty otherwise.
+        When the targets are classes: one-hot rows (each row of ``Z`` one 1
+        and otherwise 0s, two or more outputs), whether the output that was
+        largest for each sample, in training order and before its update as
+        :attr:`loss`, was the target's class; one column of 0s and 1s,
+        whether the output was above 0.5 for class 1 and not for class 0.
+        Empty otherwise.
     validation_accuracy : ndarray, shape (epochs,)
-        With one-hot validation targets: after each epoch, the fraction of the
-        validation samples whose largest output is their class; empty
-        otherwise.
+        With validation targets that are classes (as for :attr:`correct`):
+        after each epoch, the fraction of the validation samples classified
+        right; empty otherwise.
 
     Histories of successive calls concatenate: ``h1 + h2`` (or
     :meth:`concat`).
@@ -157,9 +159,8 @@ class History:
     def accuracy(self) -> Array:
         """The fraction of each epoch's samples that were classified right.
 
-        From :attr:`correct`: each sample's largest output, before its
-        update, against its one-hot target. Empty when the targets are not
-        one-hot.
+        From :attr:`correct`: each sample's output, before its update,
+        against its class. Empty when the targets are not classes.
 
         Examples
         --------
@@ -1571,16 +1572,17 @@ def load(path: str | os.PathLike) -> Network:
 
 
 def _correct(outputs: Array, targets: Array) -> NDArray[np.bool_]:
-    """Per sample, whether the largest output is the one-hot target's class;
-    empty unless `targets` are one-hot (one 1 per row, otherwise 0s, at least
-    two columns)."""
-    one_hot = (
-        targets.ndim == 2
-        and targets.shape[1] >= 2
-        and bool(np.all((targets == 0) | (targets == 1)))
-        and bool(np.all(targets.sum(axis=1) == 1))
-    )
-    if not one_hot or len(targets) == 0:
+    """Per sample, whether the output gives the target's class; empty unless
+    the targets are classes: one-hot rows (one 1, otherwise 0s; the largest
+    output is the class), or one column of 0s and 1s (an output above 0.5 is
+    class 1)."""
+    if targets.ndim != 2 or len(targets) == 0:
+        return np.empty(0, dtype=bool)
+    if not bool(np.all((targets == 0) | (targets == 1))):
+        return np.empty(0, dtype=bool)
+    if targets.shape[1] == 1:
+        return (outputs[:, 0] > 0.5) == (targets[:, 0] == 1)
+    if not bool(np.all(targets.sum(axis=1) == 1)):
         return np.empty(0, dtype=bool)
     return np.argmax(outputs, axis=1) == np.argmax(targets, axis=1)
 

@@ -1,4 +1,4 @@
-"""Accuracy in the History when the targets are one-hot classes."""
+"""Accuracy in the History when the targets are classes (one-hot, or 0/1)."""
 
 from __future__ import annotations
 
@@ -73,10 +73,9 @@ def test_concatenated_histories_keep_their_accuracy():
     )
 
 
-def test_no_accuracy_without_one_hot_targets():
+def test_no_accuracy_without_classes():
     X, Z = classes()
-    one_output = neurosim.Network(neurosim.layered([2, 3, 1], seed=1))
-    cases = [(one_output, Z[:, :1]), (net(), Z * 0.9), (net(), np.ones_like(Z))]
+    cases = [(net(), Z * 0.9), (net(), np.ones_like(Z))]
     for network, targets in cases:
         h = network.train(X, targets, 1.0, epochs=2)
         assert h.correct.shape == (0,)
@@ -97,3 +96,16 @@ def test_the_history_of_a_divergence_has_its_accuracy():
         h.correct,
         h.outputs.argmax(axis=1) == np.tile(Z, (50, 1))[: len(h.loss)].argmax(axis=1),
     )
+
+
+def test_one_output_of_zeros_and_ones_is_a_binary_class():
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    Z = np.array([[0.0], [1.0], [1.0], [0.0]])
+    net = neurosim.Network(neurosim.layered([2, 3, 1], seed=0))
+    before = net.predict(X)[:, 0]
+    history = net.train(X, Z, batch_size=4, validation=(X, Z))
+    np.testing.assert_array_equal(history.correct, (before > 0.5) == (Z[:, 0] == 1))
+    after = net.predict(X)[:, 0]
+    assert history.validation_accuracy[0] == np.mean((after > 0.5) == (Z[:, 0] == 1))
+    # soft targets are not classes
+    assert len(net.train(X, Z * 0.5).correct) == 0

@@ -73,8 +73,10 @@ def test_bad_bias_names_the_node(bias):
 
 def test_unknown_activation_names_node_and_choices():
     G = chain()
-    G.nodes["y"]["activation"] = "softsign"
-    with pytest.raises(NetworkError, match=r"node 'y'.*'softsign'.*'sigmoid'"):
+    G.nodes["y"]["activation"] = "no_such_activation"
+    with pytest.raises(
+        NetworkError, match=r"node 'y'.*'no_such_activation'.*'sigmoid'"
+    ):
         neurosim.Network(G)
 
 
