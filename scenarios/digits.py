@@ -50,20 +50,10 @@ from matplotlib.ticker import MaxNLocator
 
 import neurosim
 from neurosim import datasets, plot, rules, scenario
-from neurosim.plot.style import OKABE_ITO
+from neurosim.plot.style import RULE_COLORS, RULE_NAMES
 
 RULES = ("backprop", "feedback_alignment", "direct_feedback_alignment")
-LABELS = {
-    "backprop": "backprop",
-    "feedback_alignment": "feedback alignment",
-    "direct_feedback_alignment": "direct feedback alignment",
-}
-COLORS = {  # the colours of the learning_rules scenario
-    "backprop": OKABE_ITO["blue"],
-    "feedback_alignment": OKABE_ITO["bluish green"],
-    "direct_feedback_alignment": OKABE_ITO["reddish purple"],
-}
-
+LABELS, COLORS = RULE_NAMES, RULE_COLORS
 HIDDEN = 32
 HIDDEN_ACTIVATION = "relu"
 OPTIMIZER = "adam"

@@ -33,20 +33,9 @@ from matplotlib.figure import Figure
 import neurosim
 from neurosim import plot, reference, rules, scenario
 from neurosim.examples import article_network
-from neurosim.plot.style import OKABE_ITO
+from neurosim.plot.style import RULE_COLORS, RULE_NAMES
 
-LABELS = {
-    "backprop": "backprop",
-    "article": "article (w·δ, no f′)",
-    "feedback_alignment": "feedback alignment",
-    "direct_feedback_alignment": "direct feedback alignment",
-}
-COLORS = {  # Okabe-Ito, the same rule in the same colour in every figure
-    "backprop": OKABE_ITO["blue"],
-    "article": OKABE_ITO["orange"],
-    "feedback_alignment": OKABE_ITO["bluish green"],
-    "direct_feedback_alignment": OKABE_ITO["reddish purple"],
-}
+LABELS, COLORS = RULE_NAMES, RULE_COLORS
 LAYERS = {1: (1, 2, 3), 2: (4, 5), 3: (6,)}  # the article's neuron numbers
 
 N_SAMPLES = 64

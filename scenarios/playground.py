@@ -26,6 +26,7 @@ import matplotlib.pyplot as plt
 
 import neurosim
 from neurosim import datasets, plot, scenario
+from neurosim.plot.style import RULE_NAMES
 
 SETS = ("circle", "xor", "gauss", "spiral")
 SIZES = {
@@ -38,7 +39,6 @@ SIZES = {
 # with the defaults, 40 epochs for circle and xor, 10 for gauss.
 SHARE = {"circle": 0.5, "xor": 0.5, "gauss": 0.125, "spiral": 1.0}
 RULES = ("backprop", "feedback_alignment")
-RULE_NAMES = {"backprop": "backprop", "feedback_alignment": "feedback alignment"}
 N_SAMPLES = 500
 TEST = 0.2
 LEARNING_RATE = 0.03

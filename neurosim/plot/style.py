@@ -32,6 +32,8 @@ __all__ = [
     "MAP_COLORS",
     "MUTED",
     "OKABE_ITO",
+    "RULE_COLORS",
+    "RULE_NAMES",
     "SAMPLE_COLORS",
     "WEIGHT_COLORS",
     "style_axes",
@@ -64,6 +66,20 @@ COLORS = dict(
     ),
     update=OKABE_ITO["bluish green"],
 )
+#: The learning rules (:data:`neurosim.rules.RULES`) in the scenarios'
+#: figures: the same rule in the same colour and words in every figure.
+RULE_COLORS = {
+    "backprop": OKABE_ITO["blue"],
+    "article": OKABE_ITO["orange"],
+    "feedback_alignment": OKABE_ITO["bluish green"],
+    "direct_feedback_alignment": OKABE_ITO["reddish purple"],
+}
+RULE_NAMES = {
+    "backprop": "backprop",
+    "article": "article (w·δ, no f′)",
+    "feedback_alignment": "feedback alignment",
+    "direct_feedback_alignment": "direct feedback alignment",
+}
 #: One colour per iteration in ``timeline(color_by="sample")``: Paul Tol's
 #: "muted" qualitative scheme, distinct for colour-blind readers; it cycles
 #: beyond nine iterations.
