@@ -186,52 +186,9 @@ def test_validation_loss_is_the_cross_entropy_too():
 
 # --- against PyTorch
 
-torch = None
-
 
 def _torch():
     return pytest.importorskip("torch")
-
-
-def torch_train(G, X, Z, make_optimizer, epochs, batch_size, softmax):
-    torch = _torch()
-    names = layered_names(SIZES)
-    layers = []
-    for k in range(len(SIZES) - 1):
-        W = [[G.edges[u, v]["weight"] for u in names[k]] for v in names[k + 1]]
-        b = [G.nodes[v]["bias"] for v in names[k + 1]]
-        layers.append(
-            (
-                torch.tensor(W, dtype=torch.float64, requires_grad=True),
-                torch.tensor(b, dtype=torch.float64, requires_grad=True),
-            )
-        )
-    optimizer = make_optimizer([p for layer in layers for p in layer])
-    X, Z = torch.tensor(X), torch.tensor(Z)
-    losses = []
-    for _ in range(epochs):
-        for start in range(0, len(X), batch_size):
-            z = Z[start : start + batch_size]
-            h = torch.tanh(
-                X[start : start + batch_size] @ layers[0][0].T + layers[0][1]
-            )
-            e = h @ layers[1][0].T + layers[1][1]
-            if softmax:
-                loss = torch.nn.CrossEntropyLoss(reduction="none")(e, z)
-            else:
-                y = torch.sigmoid(e)
-                loss = torch.nn.BCELoss(reduction="none")(y, z).sum(dim=1)
-            losses.extend(loss.tolist())
-            optimizer.zero_grad()
-            loss.mean().backward()
-            optimizer.step()
-    weights = {}
-    for k, (W, b) in enumerate(layers):
-        for j, v in enumerate(names[k + 1]):
-            for i, u in enumerate(names[k]):
-                weights[u, v] = W[j, i].item()
-            weights[v] = b[j].item()
-    return weights, np.array(losses)
 
 
 _OPTIMIZERS = {  # neurosim's optimizer, learning rate, and torch's same
@@ -264,8 +221,19 @@ def test_trained_like_torch(output, seed, batch_size, optimizer):
     history = net.train(
         X, Z, epochs=3, batch_size=batch_size, optimizer=ours, loss="cross_entropy"
     )
-    expected, losses = torch_train(
-        G, X, Z, theirs, 3, batch_size, softmax=output == "softmax"
+    from tests.test_torch import torch_train  # skipped without torch
+
+    losses = []
+    expected = torch_train(
+        G,
+        X,
+        Z,
+        theirs,
+        3,
+        batch_size,
+        loss="softmax" if output == "softmax" else "binary",
+        losses=losses,
+        sizes=SIZES,
     )
     actual = {**net.weights, **net.biases}
     keys = sorted(expected, key=repr)

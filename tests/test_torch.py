@@ -10,10 +10,22 @@ torch = pytest.importorskip("torch")
 SIZES = [3, 4, 2]
 
 
-def torch_train(G, X, Z, make_optimizer, epochs, batch_size):
-    names = neurosim.graph.layered_names(SIZES)
+def torch_train(
+    G,
+    X,
+    Z,
+    make_optimizer,
+    epochs,
+    batch_size,
+    loss="squared",
+    losses=None,
+    sizes=SIZES,
+):
+    """PyTorch's training of the layered network `G` of `sizes` (tanh, then
+    sigmoid or softmax outputs); each sample's loss is appended to `losses`."""
+    names = neurosim.graph.layered_names(sizes)
     layers = []
-    for k in range(len(SIZES) - 1):
+    for k in range(len(sizes) - 1):
         W = [[G.edges[u, v]["weight"] for u in names[k]] for v in names[k + 1]]
         b = [G.nodes[v]["bias"] for v in names[k + 1]]
         layers.append(
@@ -26,12 +38,21 @@ def torch_train(G, X, Z, make_optimizer, epochs, batch_size):
     X, Z = torch.tensor(X), torch.tensor(Z)
     for _ in range(epochs):
         for start in range(0, len(X), batch_size):
-            y = X[start : start + batch_size]
-            y = torch.tanh(y @ layers[0][0].T + layers[0][1])
-            y = torch.sigmoid(y @ layers[1][0].T + layers[1][1])
-            loss = (0.5 * ((Z[start : start + batch_size] - y) ** 2).sum(dim=1)).mean()
+            z = Z[start : start + batch_size]
+            h = torch.tanh(
+                X[start : start + batch_size] @ layers[0][0].T + layers[0][1]
+            )
+            e = h @ layers[1][0].T + layers[1][1]
+            if loss == "softmax":
+                each = torch.nn.CrossEntropyLoss(reduction="none")(e, z)
+            elif loss == "binary":
+                each = torch.nn.BCELoss(reduction="none")(torch.sigmoid(e), z).sum(1)
+            else:
+                each = 0.5 * ((z - torch.sigmoid(e)) ** 2).sum(dim=1)
+            if losses is not None:
+                losses.extend(each.tolist())
             optimizer.zero_grad()
-            loss.backward()
+            each.mean().backward()
             optimizer.step()
     weights = {}
     for k, (W, b) in enumerate(layers):
