@@ -415,3 +415,17 @@ def test_learning_rules_angle_panel_shows_a_layer_where_some_rule_differs():
     assert groups == ["layer 1", "layer 2", "layer 3"]
     assert "layer 3" not in bars.get_xlabel()
     assert len(bars.patches) == 3 * 3
+
+
+def test_animation_of_a_softmax_group_heads_with_its_cross_entropy():
+    G = neurosim.layered([2, 3, 3], activation=["sigmoid", "softmax"], seed=1)
+    net = neurosim.Network(G)
+    before = net.to_graph()
+    X, Z = [[0.1, 0.9]], [[1.0, 0.0, 0.0]]
+    history = net.train(X, Z, learning_rate=0.5, record=True)
+    outputs = dict(zip(net.outputs, history.outputs[0], strict=True))
+    targets = dict(zip(net.outputs, Z[0], strict=True))
+    figure, player = scene((history.trace, before, outputs, targets))
+    frame_at(figure, player, 3.5)  # after the softmax step at 3
+    expected = f"E = −Σ z·log y = {history.loss[0]:.4g}"
+    assert player.phase.get_text().startswith(expected)

@@ -593,16 +593,23 @@ class _Player:
             acted[node] = min(acted.get(node, math.inf), float(t))
         for node, t in zip(it.updates.neuron, it.updates.time, strict=True):
             acted[node] = min(acted.get(node, math.inf), float(t))
-        squares = []
+        # a softmax group trains with cross-entropy, the only loss it takes
+        softmax = bool((it.kind == "softmax").any())
+        terms = []
         for node, z in targets.items():
             if node in outputs and node in y:
-                d = np.asarray(z, dtype=float) - np.asarray(outputs[node], dtype=float)
+                z = np.asarray(z, dtype=float)
+                d = z - np.asarray(outputs[node], dtype=float)
                 delta[node] = (acted.get(node, y[node][0]), d)
-                squares.append(d**2)
-        if squares and len(squares) == len(targets):
-            e = 0.5 * np.sum(squares, axis=0)
+                y_node = np.asarray(outputs[node], dtype=float)
+                terms.append(
+                    -z * np.maximum(np.log(y_node), -100.0) if softmax else d**2
+                )
+        if terms and len(terms) == len(targets):
+            e = np.sum(terms, axis=0) if softmax else 0.5 * np.sum(terms, axis=0)
             when = max(y[node][0] for node in targets)
-            self.error = (when, f"E = ½ Σ (z − y)² = {_fmt_value(e)}")
+            formula = "−Σ z·log y" if softmax else "½ Σ (z − y)²"
+            self.error = (when, f"E = {formula} = {_fmt_value(e)}")
 
         for node in drawing.nodes:
             for (symbol, sides, color), known in (
