@@ -15,6 +15,7 @@ __all__ = [
     "NetworkBusyError",
     "NetworkError",
     "NeuronError",
+    "PartitionError",
     "StalledError",
     "StopTraining",
     "Waiting",
@@ -116,6 +117,29 @@ class NeuronError(RuntimeError):
 
     def __reduce__(self):
         return (type(self), (self.neuron, self.args[0]))
+
+
+class PartitionError(RuntimeError):
+    """A partition of a distributed backend stopped (its process died).
+
+    Attributes
+    ----------
+    partition : int
+        Its number.
+    neurons : tuple
+        The neurons it held.
+    """
+
+    def __init__(self, partition: int, neurons: tuple, reason: str):
+        self.partition, self.neurons, self.reason = partition, tuple(neurons), reason
+        shown = ", ".join(map(repr, self.neurons[:4]))
+        more = f" and {len(self.neurons) - 4} more" if len(self.neurons) > 4 else ""
+        super().__init__(
+            f"partition {partition} (neurons {shown}{more}) stopped: {reason}"
+        )
+
+    def __reduce__(self):
+        return (type(self), (self.partition, self.neurons, self.reason))
 
 
 class NetworkBusyError(RuntimeError):

@@ -22,7 +22,7 @@ import numpy as np
 import trio
 from numpy.typing import ArrayLike, NDArray
 
-from neurosim import checkpoint
+from neurosim import backends, checkpoint
 from neurosim._async import any_async_library, run_sync
 from neurosim.activations import ACTIVATIONS, get_activation, registered_name
 from neurosim.errors import (
@@ -655,8 +655,16 @@ class Network:
         graph: nx.DiGraph,
         inputs: Sequence[Node] | None = None,
         outputs: Sequence[Node] | None = None,
+        backend: Any = None,
     ):
         topology = validate(graph, inputs, outputs)
+        if backend is None:
+            backend = backends.Local()
+        if not hasattr(backend, "local"):
+            raise NetworkError(
+                "backend must be neurosim.backends.Local() or "
+                f"neurosim.backends.Ray(...), got {backend!r}"
+            )
         states = {}
         for v in topology.neurons:
             try:
@@ -669,6 +677,8 @@ class Network:
             states[v] = NeuronState(v, activation, params, has_bias=bias is not None)
         # the node indices of the softmax group, in output order (or none)
         self._group = _softmax_group(topology, states)
+        self.backend = backend
+        """Where the neurons run (:mod:`neurosim.backends`)."""
         self._graph = _GraphCopy(graph, topology)
         self._topology = topology
         self._states = states
@@ -1128,6 +1138,12 @@ class Network:
                 "faults= with a softmax group is not supported: the softmax "
                 "messages have no rule for a lost e yet"
             )
+        if (callbacks or validation is not None) and not self.backend.local:
+            raise DataError(
+                f"callbacks and validation run on this process's copy of the "
+                f"weights, which {self.backend!r} keeps in its partitions until "
+                "the end of the run: train epoch by epoch instead"
+            )
         if (callbacks or validation is not None) and (resume or stop_after):
             raise DataError(
                 "callbacks and validation work on whole runs: they cannot be "
@@ -1206,6 +1222,7 @@ class Network:
                 progress=progress,
                 epoch_end=epoch_end,
                 cross_entropy=loss == "cross_entropy",
+                backend=self.backend,
             )
         except DivergenceError as error:
             so_far = error.__dict__.pop("_so_far", None)
@@ -1492,7 +1509,14 @@ class Network:
         self._check_schedule(schedule, wires, None)
         _probe(self._topology, self._states, wires, schedule)
         result = await simulate(
-            self._topology, self._states, wires, X, None, schedule, record=record
+            self._topology,
+            self._states,
+            wires,
+            X,
+            None,
+            schedule,
+            record=record,
+            backend=self.backend,
         )
         if record:
             self.last_trace = self._trace(result, schedule, record)

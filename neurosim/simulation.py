@@ -57,7 +57,15 @@ from neurosim.neuron import Inbox, NeuronState, Run, Wiring, run_neuron
 from neurosim.trace import Record
 from neurosim.transport import LinkTable, Transport
 
-__all__ = ["Result", "Schedule", "Wires", "explicit_drops", "simulate", "wire"]
+__all__ = [
+    "LocalNeurons",
+    "Result",
+    "Schedule",
+    "Wires",
+    "explicit_drops",
+    "simulate",
+    "wire",
+]
 
 Array = NDArray[np.float64]
 
@@ -469,6 +477,7 @@ async def simulate(
     progress: Callable[[int, int], None] | None = None,
     epoch_end: Callable[[int, Result], Awaitable[bool]] | None = None,
     cross_entropy: bool = False,
+    backend=None,
 ) -> Result:
     """Run the network on every iteration of `schedule`.
 
@@ -483,7 +492,8 @@ async def simulate(
     before the next one enters (`so_far`: the Result of the epochs done, as
     views, without records); returning True ends the run there.
     `cross_entropy`: the outputs' δ is the loss's derivative with respect to
-    ``e`` (see :mod:`neurosim.losses`).
+    ``e`` (see :mod:`neurosim.losses`). `backend` runs the neurons elsewhere
+    (:mod:`neurosim.backends`); by default they are trio tasks of this run.
     """
     if epoch_end is not None and schedule.in_flight != 1:
         raise ValueError("epoch_end needs in_flight=1: no moment separates epochs")
@@ -531,15 +541,16 @@ async def simulate(
         iterations=len(schedule),
         cross_entropy=cross_entropy,
     )
-    boxes = [Inbox() for _ in range(len(nodes) - n_in)]
-    reports = run.report = _Reports()
+    if backend is None or backend.local:
+        neurons = LocalNeurons(states, wires, run, nodes, n_in)
+    else:
+        neurons = backend.neurons(states, wires, run, topology, record_update)
     conductor = _Conductor(
         topology,
         wires,
         schedule,
         transport,
-        boxes,
-        reports,
+        neurons,
         XT,
         training,
         faults,
@@ -550,16 +561,7 @@ async def simulate(
     try:
         # the tasks inherit it: non-finite values are reported, not warned about
         with np.errstate(all="ignore"):
-            async with trio.open_nursery() as nursery:
-                for i in range(n_in, len(nodes)):
-                    nursery.start_soon(
-                        run_neuron, states[nodes[i]], wires[i], boxes[i - n_in], run
-                    )
-                try:
-                    await conductor.run()
-                finally:
-                    for box in boxes:
-                        box.close()
+            await neurons.run(conductor.run)
     except BaseExceptionGroup as group:
         error = _first_error(group, rank)
         if error is group:
@@ -618,6 +620,56 @@ def explicit_drops(faults: Faults | None, wires: Wires, topology: Topology):
     return {k: np.array(sorted(c), dtype=np.intp) for k, c in out.items()}
 
 
+class LocalNeurons:
+    """The neurons of one simulation as trio tasks of this run (the default).
+
+    The conductor hands them their deliveries, one per neuron and window,
+    with :meth:`exchange` and gets back one report from each: a partitioned
+    backend (:mod:`neurosim.backends`) offers the same three methods.
+    """
+
+    def __init__(self, states, wires, run, nodes, n_in):
+        self.states, self.wires, self.shared, self.nodes = states, wires, run, nodes
+        self.n_in = n_in
+        self.boxes = [Inbox() for _ in range(len(nodes) - n_in)]
+        self.reports = run.report = _Reports()
+        # the neurons' inboxes by node index (input nodes have none)
+        self.inboxes = [None] * n_in + [box.put for box in self.boxes]
+
+    async def run(self, conduct: Callable[[], Awaitable[None]]) -> None:
+        """Start a task per neuron, await `conduct()`, then end the tasks."""
+        boxes, run, wires, states, nodes = (
+            self.boxes,
+            self.shared,
+            self.wires,
+            self.states,
+            self.nodes,
+        )
+        async with trio.open_nursery() as nursery:
+            for i in range(self.n_in, len(nodes)):
+                nursery.start_soon(
+                    run_neuron, states[nodes[i]], wires[i], boxes[i - self.n_in], run
+                )
+            try:
+                await conduct()
+            finally:
+                for box in boxes:
+                    box.close()
+
+    async def exchange(self, deliveries: dict[int, object]) -> list:
+        """Hand each neuron ``d`` its delivery; their reports, in arrival order."""
+        n = len(deliveries)
+        self.reports.expect(n)
+        inboxes = self.inboxes
+        for d, item in deliveries.items():
+            inboxes[d](item)
+        return await self.reports.collect(n)
+
+    async def waiting(self) -> list[int]:
+        """The neurons whose tasks have not ended (they may still wait)."""
+        return [i for i, box in enumerate(self.boxes, self.n_in) if not box.ended]
+
+
 class _Reports:
     """Where neurons report, once per delivery; the conductor awaits them all.
 
@@ -656,8 +708,7 @@ class _Conductor:
         wires,
         schedule,
         transport,
-        boxes,
-        reports,
+        neurons,
         XT,
         training,
         faults,
@@ -666,9 +717,7 @@ class _Conductor:
     ):
         self.topology, self.wires, self.schedule = topology, wires, schedule
         self.epoch_end, self.epochs_done = epoch_end, 0
-        self.transport, self.boxes, self.reports = transport, boxes, reports
-        # the neurons' inboxes by node index (input nodes have none)
-        self.inboxes = [None] * len(topology.inputs) + [box.put for box in boxes]
+        self.transport, self.neurons = transport, neurons
         self.XT, self.training, self.faults, self.progress = (
             XT,
             training,
@@ -853,15 +902,13 @@ class _Conductor:
         return out
 
     async def _exchange(self, window, groups, due) -> None:
-        inboxes = self.inboxes
         parts = self._complete(window, groups)
-        n = len(parts) + sum(d not in parts for d in due)
-        self.reports.expect(n)
-        for d, ps in parts.items():
-            inboxes[d]((ps, due.pop(d, ())))
+        deliveries: dict[int, tuple] = {
+            d: (ps, due.pop(d, ())) for d, ps in parts.items()
+        }
         for d, ds in due.items():
-            inboxes[d](((), ds))
-        for me, done, outputs, problems in await self.reports.collect(n):
+            deliveries[d] = ((), ds)
+        for me, done, outputs, problems in await self.neurons.exchange(deliveries):
             if outputs:
                 self._outputs(me, outputs)
             if problems:
@@ -966,9 +1013,7 @@ class _Conductor:
             )
             time = first.arrival
         else:
-            asked = [  # a neuron whose task has ended waits for nothing
-                i for i, box in enumerate(self.boxes, self.n_in) if not box.ended
-            ]
+            asked = await self.neurons.waiting()  # an ended task waits for nothing
             iterations = set(self.remaining)
             time = self.now
         if self.held:  # let the neurons file what was held back, then ask
@@ -976,15 +1021,9 @@ class _Conductor:
             for (d, _, _), (pieces, _) in sorted(self.held.items()):
                 parts.setdefault(d, []).extend(pieces)
             self.held.clear()
-            self.reports.expect(len(parts))
-            for d, ps in parts.items():
-                self.inboxes[d]((ps, ()))
-            await self.reports.collect(len(parts))
+            await self.neurons.exchange({d: (ps, ()) for d, ps in parts.items()})
         question = sorted(iterations)
-        self.reports.expect(len(asked))
-        for i in asked:
-            self.inboxes[i](question)
-        answers = dict(await self.reports.collect(len(asked)))
+        answers = dict(await self.neurons.exchange({i: question for i in asked}))
         pairs = {(x.destination, x.iteration) for x in lost} if lost else None
         found = [
             Waiting(self.nodes[me], s, step, tuple(self.nodes[u] for u in senders))
