@@ -37,7 +37,7 @@ from neurosim.graph import Topology
 from neurosim.messages import BACKWARD, FEEDBACK, FORWARD, SOFTMAX
 from neurosim.transport import Group, Window
 
-__all__ = ["Local", "Ray", "assign"]
+__all__ = ["Cut", "Local", "Ray", "assign", "cut"]
 
 
 class Local:
@@ -111,6 +111,10 @@ class Ray:
         self.partitions = int(partitions)
         self.address = address
         self.partition = partition if isinstance(partition, str) else dict(partition)
+        self.stats: dict[str, int] = {}
+        """Of the latest run: ``windows`` (exchanges with the partitions),
+        ``calls`` (remote calls) and ``delivered`` (messages handed to
+        partitions)."""
 
     def __repr__(self) -> str:
         shown = self.partition if isinstance(self.partition, str) else "mapping"
@@ -170,6 +174,53 @@ def assign(
     if unknown:
         raise DataError(f"partition= names nodes that are not neurons: {unknown!r}")
     return {v: int(chosen[v]) for v in neurons}
+
+
+class Cut(dict):
+    """How a partition splits the connections (see :func:`cut`)."""
+
+    def __repr__(self) -> str:
+        return (
+            f"Cut({self['partitions']} partitions of {self['sizes']} neurons: "
+            f"{self['connections']} of {self['total']} connections cross, "
+            f"{self['values']} distinct values per window)"
+        )
+
+
+def cut(topology: Topology, assignment: Mapping[Hashable, int]) -> Cut:
+    """What crosses between partitions: connections, and distinct values.
+
+    ``connections`` counts the connections whose two neurons are in
+    different partitions (an input node is in none: its connections do not
+    count); ``values`` counts the distinct ``(sender, destination
+    partition)`` pairs among them: a sender's ``y`` goes once to each other
+    partition that needs it, per time window; ``sizes`` are the neurons per
+    partition.
+
+    Examples
+    --------
+    >>> import neurosim
+    >>> net = neurosim.Network(neurosim.layered([2, 2, 2], seed=0))
+    >>> c = cut(net.topology, assign(net.topology, 2))
+    >>> c["connections"], c["values"], c["sizes"]
+    (4, 2, [2, 2])
+    """
+    k = max(assignment.values()) + 1 if assignment else 0
+    sizes = [0] * k
+    for p in assignment.values():
+        sizes[p] += 1
+    crossing = [
+        (u, assignment[v])
+        for u, v in topology.edges
+        if u in assignment and assignment[u] != assignment[v]
+    ]
+    return Cut(
+        partitions=k,
+        sizes=sizes,
+        connections=len(crossing),
+        values=len(set(crossing)),
+        total=len(topology.edges),
+    )
 
 
 # -- the driver's side
@@ -247,6 +298,8 @@ class _RayNeurons:
                 members[self.part_of[i]].append(i)
         self.members = members
         self.nodes = nodes
+        self.backend = backend
+        backend.stats = self.stats = dict(windows=0, calls=0, delivered=0)
         fields = {
             name: getattr(run, name)
             for name in (
@@ -319,8 +372,14 @@ class _RayNeurons:
         for d, item in deliveries.items():
             by_part.setdefault(int(part_of[d]), {})[d] = item
         partitions = sorted(by_part)
+        packed = [_pack(by_part[k]) for k in partitions]
+        stats = self.stats
+        stats["windows"] += 1
+        stats["calls"] += len(partitions)
+        stats["delivered"] += sum(len(w.port) for windows, _ in packed for w in windows)
         futures = [
-            self.actors[k].exchange.remote(*_pack(by_part[k])) for k in partitions
+            self.actors[k].exchange.remote(*p)
+            for k, p in zip(partitions, packed, strict=True)
         ]
         results = await trio.to_thread.run_sync(self._get, futures, partitions)
         reports: list = []
