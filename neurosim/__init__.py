@@ -20,7 +20,7 @@ Examples
 114.6753125
 """
 
-from neurosim import datasets, examples, optimizers, reference, rules
+from neurosim import backends, datasets, examples, optimizers, reference, rules
 from neurosim.activations import ACTIVATIONS, Activation, register_activation
 from neurosim.errors import (
     DataError,
@@ -28,6 +28,7 @@ from neurosim.errors import (
     NetworkBusyError,
     NetworkError,
     NeuronError,
+    PartitionError,
     StalledError,
     StopTraining,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "NetworkBusyError",
     "NetworkError",
     "NeuronError",
+    "PartitionError",
     "Position",
     "Record",
     "StalledError",
@@ -56,6 +58,7 @@ __all__ = [
     "Topology",
     "Trace",
     "__version__",
+    "backends",
     "datasets",
     "examples",
     "layered",

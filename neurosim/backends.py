@@ -73,10 +73,10 @@ class Ray:
         cluster started on this machine with ``ray start --head``, and an
         address ``"host:port"`` joins that cluster.
     partition : "generations", or a mapping node -> partition
-        How neurons are split: by default in contiguous runs of the
-        topological order (whole generations where sizes allow), which keeps
-        the connections between partitions near the fewest for layered
-        networks; or a mapping of every non-input node to a partition
+        How neurons are split: by default in contiguous runs of equal size
+        of the neurons in topological order, generation after generation,
+        which keeps the connections between partitions near the fewest for
+        layered networks; or a mapping of every non-input node to a partition
         number in ``range(partitions)``.
 
     Examples
@@ -123,7 +123,7 @@ class Ray:
             f"partition={shown!r})"
         )
 
-    def neurons(self, states, wires, run, topology, record_update):
+    def _neurons(self, states, wires, run, topology, record_update):
         """The neurons of one simulation, on this backend (for the conductor)."""
         return _RayNeurons(self, states, wires, run, topology, record_update)
 
@@ -299,6 +299,7 @@ class _RayNeurons:
         self.members = members
         self.nodes = nodes
         self.backend = backend
+        backend._running = self  # the run in progress (for tests: its actors)
         backend.stats = self.stats = dict(windows=0, calls=0, delivered=0)
         fields = {
             name: getattr(run, name)
@@ -343,7 +344,8 @@ class _RayNeurons:
                 ),
                 partitions[0],
             )
-            raise PartitionError(dead, self._names(dead), str(exc)) from None
+            reason = str(exc).strip().splitlines()[0]  # Ray's first line
+            raise PartitionError(dead, self._names(dead), reason) from None
 
     def _names(self, k: int) -> tuple:
         return tuple(self.nodes[i] for i in self.members[k])

@@ -112,11 +112,11 @@ class NeuronError(RuntimeError):
     """An unexpected exception inside a neuron's task; ``__cause__`` holds it."""
 
     def __init__(self, neuron: object, message: str):
-        self.neuron = neuron
+        self.neuron, self.message = neuron, message
         super().__init__(f"neuron {neuron!r}: {message}")
 
-    def __reduce__(self):
-        return (type(self), (self.neuron, self.args[0]))
+    def __reduce__(self):  # the same error in another process
+        return (type(self), (self.neuron, self.message))
 
 
 class PartitionError(RuntimeError):

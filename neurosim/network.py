@@ -622,6 +622,10 @@ class Network:
     inputs, outputs : sequence of nodes, optional
         The order of the columns of ``X`` and ``Z``. By default the sources
         and the sinks, in the order of ``graph.nodes``.
+    backend : neurosim.backends.Local or neurosim.backends.Ray, optional
+        Where the neurons run: by default trio tasks of the caller's trio
+        run; :class:`neurosim.backends.Ray` puts them in partitions on Ray
+        actors, with the same results bit for bit.
 
     Raises
     ------

@@ -544,7 +544,7 @@ async def simulate(
     if backend is None or backend.local:
         neurons = LocalNeurons(states, wires, run, nodes, n_in)
     else:
-        neurons = backend.neurons(states, wires, run, topology, record_update)
+        neurons = backend._neurons(states, wires, run, topology, record_update)
     conductor = _Conductor(
         topology,
         wires,

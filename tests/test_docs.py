@@ -34,6 +34,7 @@ API = DOCS / "api.md"
 
 PUBLIC_MODULES = (
     "neurosim",
+    "neurosim.backends",
     "neurosim.graph",
     "neurosim.activations",
     "neurosim.examples",
