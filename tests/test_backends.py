@@ -171,6 +171,40 @@ def test_a_killed_partition_is_a_clear_error_and_the_network_stays(cluster):
     net.train(X, Z, epochs=1)
 
 
+def test_a_run_in_pieces_survives_a_killed_partition_bit_for_bit(cluster, tmp_path):
+    """Train in pieces (stop_after, save): a piece whose partition dies leaves
+    the network where the last piece ended, and going on from there ends as
+    the uninterrupted run does."""
+    import ray
+
+    whole = network()
+    whole.train(X, Z, epochs=4, batch_size=2, shuffle=True)
+    backend = Ray(partitions=2)
+    net = network(backend=backend)
+    options = dict(epochs=4, batch_size=2, shuffle=True)
+    net.train(X, Z, stop_after=7, **options)
+    net.save(tmp_path / "piece.npz")
+
+    def kill_one(done, total):
+        if done == 3:
+            pid = ray.get(backend._running.actors[0].pid.remote())
+            os.kill(pid, signal.SIGKILL)
+
+    saved = net.weights
+    with pytest.raises(PartitionError, match="partition 0"):
+        net.train(X, Z, stop_after=7, resume=True, progress=kill_one, **options)
+    assert net.weights == saved
+    while net.position is not None:  # on fresh partitions
+        net.train(X, Z, stop_after=7, resume=True, **options)
+    assert net.weights == whole.weights
+    assert net.biases == whole.biases
+    # the saved piece goes on too, in a new process say (here: locally)
+    again = neurosim.load(tmp_path / "piece.npz")
+    while again.position is not None:
+        again.train(X, Z, stop_after=7, resume=True, **options)
+    assert again.weights == whole.weights
+
+
 def test_callbacks_are_refused_with_ray(cluster):
     net = network(backend=Ray(partitions=2))
     with pytest.raises(DataError, match="callbacks and validation"):
