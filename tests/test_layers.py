@@ -14,6 +14,7 @@ ALLOWED = {
     "activations": set(),
     "messages": set(),
     "model": set(),
+    "losses": set(),
     "faults": {"errors"},
     "transport": {"faults", "messages"},
     "graph": {"errors"},
@@ -22,6 +23,8 @@ ALLOWED = {
     "trace": {"_files", "errors", "graph", "messages", "plot"},
     "reference": {"errors"},
     "optimizers": {"errors"},
+    # the partition's side imports the neuron and the conductor's reports
+    "backends": {"errors", "graph", "messages", "transport", "neuron", "simulation"},
     "plot": {"_files", "errors", "trace", "graph", "messages"},
 }
 
