@@ -72,12 +72,14 @@ class Ray:
         uses the one this process already joined), ``"auto"`` joins the
         cluster started on this machine with ``ray start --head``, and an
         address ``"host:port"`` joins that cluster.
-    partition : "generations", or a mapping node -> partition
+    partition : "generations", "metis", or a mapping node -> partition
         How neurons are split: by default in contiguous runs of equal size
         of the neurons in topological order, generation after generation,
         which keeps the connections between partitions near the fewest for
-        layered networks; or a mapping of every non-input node to a partition
-        number in ``range(partitions)``.
+        layered networks; ``"metis"``, METIS's partition of the graph of
+        connections between neurons into parts of near equal size with the
+        fewest connections between them (needs ``pymetis``); or a mapping of
+        every non-input node to a partition number in ``range(partitions)``.
 
     Examples
     --------
@@ -103,10 +105,12 @@ class Ray:
             raise DataError(
                 f"address must be None, 'auto' or 'host:port', got {address!r}"
             )
-        if not (partition == "generations" or isinstance(partition, Mapping)):
+        if not (
+            partition in ("generations", "metis") or isinstance(partition, Mapping)
+        ):
             raise DataError(
-                "partition must be 'generations' or a mapping node -> partition, "
-                f"got {partition!r}"
+                "partition must be 'generations', 'metis' or a mapping node -> "
+                f"partition, got {partition!r}"
             )
         self.partitions = int(partitions)
         self.address = address
@@ -146,6 +150,8 @@ def assign(
     """
     inputs = set(topology.inputs)
     neurons = [v for layer in topology.layers() for v in layer if v not in inputs]
+    if partition == "metis":
+        return _metis(topology, neurons, partitions)
     if partition == "generations":
         if partitions > len(neurons):
             raise DataError(
@@ -221,6 +227,28 @@ def cut(topology: Topology, assignment: Mapping[Hashable, int]) -> Cut:
         values=len(set(crossing)),
         total=len(topology.edges),
     )
+
+
+def _metis(topology: Topology, neurons: list, partitions: int) -> dict[Hashable, int]:
+    try:
+        import pymetis
+    except ImportError:
+        raise ImportError(
+            "partition='metis' needs pymetis: pip install pymetis"
+        ) from None
+    if partitions == 1:
+        return dict.fromkeys(neurons, 0)
+    index = {v: i for i, v in enumerate(neurons)}
+    adjacency: list[set[int]] = [set() for _ in neurons]
+    for u, v in topology.edges:
+        if u in index and v in index:
+            adjacency[index[u]].add(index[v])
+            adjacency[index[v]].add(index[u])
+    options = pymetis.Options(seed=0)  # the same split every time
+    _, parts = pymetis.part_graph(
+        partitions, adjacency=[sorted(a) for a in adjacency], options=options
+    )
+    return {v: int(k) for v, k in zip(neurons, parts, strict=True)}
 
 
 # -- the driver's side
