@@ -11,7 +11,8 @@ backend: they are the local backend's, bit for bit.
   neurons are trio tasks running the same code
   (:func:`neurosim.neuron.run_neuron`). Each time window, the conductor
   sends every partition that has mail one call with its share of the
-  window (numpy arrays: ports, values, arrival times, the batch vectors)
+  window (one record array of ports, values, rows and arrival times, and
+  the batch vectors)
   and gets back its neurons' reports and what they sent; their parameters
   and optimizer states stay in the partition until the run ends.
 
@@ -264,14 +265,28 @@ def _ray():
     return ray
 
 
-def _pack(items: dict[int, Any]) -> tuple[list[Window], dict[int, Any]]:
-    """Deliveries with their windows cut down to what they use (to ship)."""
+_MESSAGE = np.dtype(
+    [
+        ("port", np.intp),
+        ("value", np.float64),
+        ("row", np.intp),
+        ("arrival", np.float64),
+    ]
+)
+
+
+def _pack(items: dict[int, Any]) -> tuple[list[tuple], dict[int, Any]]:
+    """Deliveries with their windows cut down to what they use (to ship).
+
+    Each window goes as one record array of its messages (:data:`_MESSAGE`)
+    and the list of its batch vectors.
+    """
     windows: dict[int, list] = {}
     for item in items.values():
         if type(item) is tuple:
             for w, g in item[0]:
                 windows.setdefault(id(w), [w, []])[1].append((g.start, g.stop))
-    shipped: list[Window] = []
+    shipped: list[tuple] = []
     where: dict[tuple[int, int], tuple[int, int]] = {}  # (window, start) -> new
     for key, (w, ranges) in windows.items():
         index = np.concatenate([np.arange(a, b) for a, b in ranges])
@@ -284,9 +299,10 @@ def _pack(items: dict[int, Any]) -> tuple[list[Window], dict[int, Any]]:
         for a, b in ranges:
             where[key, a] = (len(shipped), at)
             at += b - a
-        shipped.append(
-            Window(w.port[index], w.value[index], rows, w.arrival[index], payloads)
-        )
+        messages = np.empty(len(index), dtype=_MESSAGE)
+        messages["port"], messages["value"] = w.port[index], w.value[index]
+        messages["row"], messages["arrival"] = rows, w.arrival[index]
+        shipped.append((messages, payloads))
     packed: dict[int, Any] = {}
     for d, item in items.items():
         if type(item) is not tuple:
@@ -406,7 +422,7 @@ class _RayNeurons:
         stats = self.stats
         stats["windows"] += 1
         stats["calls"] += len(partitions)
-        stats["delivered"] += sum(len(w.port) for windows, _ in packed for w in windows)
+        stats["delivered"] += sum(len(m) for windows, _ in packed for m, _ in windows)
         futures = [
             self.actors[k].exchange.remote(*p)
             for k, p in zip(partitions, packed, strict=True)
@@ -525,7 +541,15 @@ class _Partition:
             self.error = exc
             self.reports.all_in.set()
 
-    async def _exchange(self, windows: list, items: dict) -> list:
+    async def _exchange(self, shipped: list, items: dict) -> list:
+        windows = [
+            Window(
+                *(np.ascontiguousarray(m[f]) for f in ("port", "value", "row")),
+                np.ascontiguousarray(m["arrival"]),
+                payloads,
+            )
+            for m, payloads in shipped
+        ]
         n = len(items)
         self.reports.expect(n)
         for d, item in items.items():
