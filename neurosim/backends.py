@@ -323,9 +323,11 @@ class _RayNeurons:
 
     def __init__(self, backend: Ray, states, wires, run, topology, record_update):
         ray = self.ray = _ray()
-        if not ray.is_initialized():
+        if not ray.is_initialized():  # None: a fresh Ray of this process's own
             ray.init(
-                address=backend.address, include_dashboard=False, log_to_driver=False
+                address="local" if backend.address is None else backend.address,
+                include_dashboard=False,
+                log_to_driver=False,
             )
         self.wires, self.states, self.run_shared = wires, states, run
         self.record_update = record_update
