@@ -35,7 +35,7 @@ import trio
 
 from neurosim.errors import DataError, PartitionError
 from neurosim.graph import Topology
-from neurosim.messages import BACKWARD, FEEDBACK, FORWARD, SOFTMAX
+from neurosim.messages import FORWARD, SOFTMAX
 from neurosim.transport import Group, Window
 
 __all__ = ["Cut", "Local", "Ray", "assign", "cut"]
@@ -437,7 +437,7 @@ class _RayNeurons:
             reports.extend(part_reports)
             for iteration, step, source, time, kind, value, coefficients in sends:
                 w = wires[source]
-                links = (
+                links = (  # backward and feedback go on the backward table
                     w.forward
                     if kind == FORWARD
                     else w.softmax
@@ -587,6 +587,3 @@ class _Partition:
         import os
 
         return os.getpid()
-
-
-_ = (BACKWARD, FEEDBACK)  # the other kinds go on a neuron's backward table
