@@ -329,7 +329,7 @@ class _RayNeurons:
                 include_dashboard=False,
                 log_to_driver=False,
             )
-        self.wires, self.states, self.run_shared = wires, states, run
+        self.wires, self.states = wires, states
         self.record_update = record_update
         self.transport = run.transport
         nodes = topology.nodes
