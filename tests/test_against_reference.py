@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 import neurosim
 from neurosim import reference
-from tests.strategies import problems
+from tests.strategies import classifiers, problems
 
 SETTINGS = settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -47,7 +47,7 @@ def test_actors_equal_reference(problem, epochs, batch_size, learning_rate):
 
 
 @SETTINGS
-@given(problems())
+@given(st.one_of(problems(), classifiers()))  # softmax groups too
 def test_predict_equals_reference(problem):
     G, inputs, outputs, X, _ = problem
     net = neurosim.Network(G, inputs=inputs, outputs=outputs)

@@ -82,15 +82,3 @@ def test_samples_in_flight_equal_reference(problem, in_flight, interval, stash):
         interval=interval,
         stash=stash,
     )
-
-
-@SETTINGS
-@given(classifiers())
-def test_predict_equals_reference(problem):
-    G, inputs, outputs, X, _ = problem
-    net = neurosim.Network(G, inputs=inputs, outputs=outputs)
-    expected = reference.predict(G, X, inputs=inputs, outputs=outputs)
-    np.testing.assert_allclose(net.predict(X), expected, rtol=1e-13, atol=1e-15)
-    np.testing.assert_allclose(
-        net.predict(X, batch_size=1), expected, rtol=1e-13, atol=1e-15
-    )
