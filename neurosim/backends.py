@@ -116,6 +116,7 @@ class Ray:
         self.partitions = int(partitions)
         self.address = address
         self.partition = partition if isinstance(partition, str) else dict(partition)
+        self._running = None  # the run in progress, if any
         self.stats: dict[str, int] = {}
         """Of the latest run: ``windows`` (exchanges with the partitions),
         ``calls`` (remote calls) and ``delivered`` (messages handed to
@@ -345,7 +346,7 @@ class _RayNeurons:
         self.members = members
         self.nodes = nodes
         self.backend = backend
-        backend._running = self  # the run in progress (for tests: its actors)
+        backend._running = self  # the run in progress (tests reach its actors)
         backend.stats = self.stats = dict(windows=0, calls=0, delivered=0)
         fields = {
             name: getattr(run, name)
@@ -413,6 +414,7 @@ class _RayNeurons:
         finally:
             for a in self.actors:
                 self.ray.kill(a)
+            self.backend._running = None  # keep no run's states alive
 
     async def exchange(self, deliveries: dict[int, Any]) -> list:
         by_part: dict[int, dict[int, Any]] = {}

@@ -18,6 +18,7 @@ import pytest
 import neurosim
 from neurosim.backends import Ray, assign, cut
 from neurosim.errors import DataError, PartitionError
+from tests.helpers import require
 
 X = np.random.default_rng(0).normal(size=(9, 3))
 Z = np.eye(3)[np.random.default_rng(1).integers(0, 3, 9)]
@@ -25,13 +26,9 @@ Z = np.eye(3)[np.random.default_rng(1).integers(0, 3, 9)]
 
 @pytest.fixture(scope="module")
 def cluster():
-    try:
-        import ray
-        from ray.cluster_utils import Cluster
-    except ImportError:
-        if os.environ.get("CI"):
-            pytest.fail('no Ray (pip install "neurosim[ray]"): under CI it must run')
-        pytest.skip('no Ray (pip install "neurosim[ray]")')
+    ray = require("ray", 'pip install "neurosim[ray]"')
+    from ray.cluster_utils import Cluster
+
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
     nodes = [cluster.add_node(num_cpus=1) for _ in range(2)]
     ray.init(address=cluster.address, include_dashboard=False, log_to_driver=False)

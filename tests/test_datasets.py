@@ -10,7 +10,6 @@ small network learning one of the sets.
 import builtins
 import hashlib
 import math
-import os
 import sys
 
 import numpy as np
@@ -19,6 +18,7 @@ import pytest
 import neurosim
 from neurosim import DataError, datasets
 from neurosim.datasets import Dataset, Split
+from tests.helpers import require
 
 TOYS = {
     "circle": datasets.circle,
@@ -443,12 +443,7 @@ def test_split_refuses_what_cannot_be_split():
 
 
 def needs_scikit_learn():
-    try:
-        import sklearn  # noqa: F401
-    except ImportError:
-        if os.environ.get("CI"):
-            pytest.fail('scikit-learn is missing in CI: install ".[test,data]"')
-        pytest.skip('scikit-learn is not installed (pip install "neurosim[data]")')
+    require("sklearn", 'pip install "neurosim[data]"')
 
 
 def test_digits():

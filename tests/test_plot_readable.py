@@ -22,6 +22,7 @@ from neurosim.errors import DataError
 from neurosim.examples import WORKED_EXAMPLE_DATA, worked_example
 from neurosim.graph import layered
 from neurosim.plot import model_network, mpl_animation, mpl_network
+from tests.helpers import load_scenario
 
 
 @pytest.fixture(autouse=True)
@@ -308,20 +309,6 @@ def test_animate_refuses_outputs_of_other_neurons(step, tmp_path):
 
 # ----------------------------------------------------------------------
 # the scenarios' figures
-
-
-def load_scenario(name):
-    """The scenario script ``scenarios/<name>.py`` as a module."""
-    import importlib.util
-    import sys
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parent.parent / "scenarios" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"_readable_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 def drawn(figure, dpi=150):

@@ -7,8 +7,6 @@ through ``neurosim run digits``. Without scikit-learn (simulated) the
 scenario must say what to install and exit with status 0.
 """
 
-import importlib.util
-import os
 import sys
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import pytest
 
 from neurosim import Trace, cli
 from neurosim.scenario import start
+from tests.helpers import load_scenario, require
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ("backprop", "feedback_alignment", "direct_feedback_alignment")
@@ -24,21 +23,11 @@ FILES = ("accuracy.png", "confusion.png", "timeline.png", "trace.csv")
 
 
 def needs_scikit_learn():
-    try:
-        import sklearn  # noqa: F401
-    except ImportError:
-        if os.environ.get("CI"):
-            pytest.fail('scikit-learn is missing in CI: install ".[test,data]"')
-        pytest.skip('scikit-learn is not installed (pip install "neurosim[data]")')
+    require("sklearn", 'pip install "neurosim[data]"')
 
 
 def load():
-    path = ROOT / "scenarios" / "digits.py"
-    spec = importlib.util.spec_from_file_location("_scenario_digits", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_scenario("digits")
 
 
 @pytest.fixture(scope="module")

@@ -1,24 +1,19 @@
 """The faults scenario: learning with lost messages, zero against last."""
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import neurosim
+from tests.helpers import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 OPTIONS = ["--seeds", "2"]  # the default 8 epochs: shorter runs learn too little
 
 
 def load():
-    spec = importlib.util.spec_from_file_location(
-        "scenario_faults", ROOT / "scenarios" / "faults.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_scenario("faults")
 
 
 @pytest.fixture(scope="module")

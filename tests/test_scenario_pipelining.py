@@ -4,9 +4,7 @@ The scenario runs once, for two epochs, into a temporary folder; the tests
 read the numbers from what its ``compute`` function returns.
 """
 
-import importlib.util
 import itertools
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,17 +12,13 @@ import pytest
 
 from neurosim import Trace
 from neurosim.scenario import start
+from tests.helpers import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def load():
-    path = ROOT / "scenarios" / "pipelining.py"
-    spec = importlib.util.spec_from_file_location("_scenario_pipelining", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_scenario("pipelining")
 
 
 @pytest.fixture(scope="module")

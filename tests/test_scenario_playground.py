@@ -1,24 +1,19 @@
 """The playground scenario: Playground's four sets, backprop and feedback alignment."""
 
-import importlib.util
 import re
 from pathlib import Path
 
 import pytest
 
 from neurosim import cli
+from tests.helpers import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SETS = ("circle", "xor", "gauss", "spiral")
 
 
 def load():
-    spec = importlib.util.spec_from_file_location(
-        "scenario_playground", ROOT / "scenarios" / "playground.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_scenario("playground")
 
 
 def run(tmp_path, *options):

@@ -10,19 +10,14 @@ import pytest
 
 import neurosim
 from neurosim.scenario import ProgressBar, Scenario, fmt
+from tests.helpers import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
 
 
 def load(name):
-    """Import scenarios/NAME.py as a module (the folder is not a package)."""
-    spec = importlib.util.spec_from_file_location(
-        f"scenario_{name}", SCENARIOS / f"{name}.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_scenario(name)
 
 
 def run(name, tmp_path, *options):
@@ -269,7 +264,6 @@ def test_fmt():
 
 def test_make_figures_runs_every_scenario(monkeypatch, tmp_path):
     """docs/make_figures.py finds every scenario (each run stubbed out here)."""
-    import importlib.util
     from pathlib import Path
 
     from neurosim import cli

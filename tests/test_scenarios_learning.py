@@ -4,7 +4,6 @@ Each scenario runs for a couple of epochs into ``tmp_path``; the tests read
 the numbers from what its ``compute`` function returns, not from what it prints.
 """
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import pytest
 
 from neurosim import Trace, cli, validate
 from neurosim.scenario import start
+from tests.helpers import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "adam")
@@ -22,13 +22,7 @@ RULES = ("backprop", "article", "feedback_alignment", "direct_feedback_alignment
 
 
 def load(name):
-    """The scenario script ``scenarios/<name>.py`` as a module."""
-    path = ROOT / "scenarios" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"_scenario_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_scenario(name)
 
 
 def run(module, out, epochs):
